@@ -1,0 +1,29 @@
+namespace UserStack.Diagnostics;
+
+/// <summary>Things the stack counts besides drops: one name per event a learner wants to see.</summary>
+public enum Counter : byte
+{
+    FramesReceived,
+    FramesSent,
+    BytesReceived,
+    BytesSent,
+    Drops,
+
+    ArpRequestsReceived,
+    ArpRepliesReceived,
+    ArpRequestsSent,
+    ArpRepliesSent,
+    ArpGratuitousSent,
+    ArpCacheUpdates,
+    ArpPacketsQueued,
+
+    Ipv4Received,
+    Ipv4Delivered,
+    Ipv4Sent,
+
+    IcmpReceived,
+    IcmpEchoRequestsReceived,
+    IcmpEchoRepliesSent,
+    IcmpEchoRepliesReceived,
+    IcmpOtherReceived,
+}

@@ -1,0 +1,91 @@
+using UserStack.Diagnostics;
+using UserStack.Ip;
+using UserStack.Time;
+using UserStack.Wire;
+
+namespace UserStack.Icmp;
+
+/// <summary>
+/// ICMP (RFC 792, RFC 1122 3.2.2): answers echo requests, counts the rest, and sends
+/// rate-limited error messages for the layers above.
+/// </summary>
+public sealed class IcmpLayer : IIpProtocolHandler
+{
+    public const byte ProtocolUnreachable = 2;
+    public const byte PortUnreachable = 3;
+    /// <summary>RFC 1812 4.3.2.3: an error carries as much of the original as fits in 576 bytes.</summary>
+    private const int MaximumErrorDatagram = 576;
+
+    private readonly NetStack stack;
+    private readonly TokenBucket errorLimiter;
+
+    internal IcmpLayer(NetStack stack)
+    {
+        this.stack = stack;
+        errorLimiter = new TokenBucket(stack.Options.IcmpErrorsPerSecond, stack.Options.IcmpErrorBurst);
+    }
+
+    public void Receive(in Ipv4Packet ip, Instant now)
+    {
+        if (!IcmpPacket.TryRead(ip.Payload, out var icmp, out var why)) { stack.Drop(why, now); return; }
+        stack.Counters.Increment(Counter.IcmpReceived);
+        switch (icmp.Type)
+        {
+            case IcmpType.EchoRequest:
+                stack.Counters.Increment(Counter.IcmpEchoRequestsReceived);
+                // RFC 1122 3.2.2.6: an echo to a broadcast address MAY be discarded; Linux does.
+                if (stack.Ipv4.IsBroadcast(ip.Destination)) { stack.Drop(DropReason.IcmpBroadcastEcho, now); return; }
+                Reply(ip, icmp, now);
+                break;
+            case IcmpType.EchoReply:
+                stack.Counters.Increment(Counter.IcmpEchoRepliesReceived);
+                break;
+            case IcmpType.DestinationUnreachable or IcmpType.SourceQuench or IcmpType.Redirect or IcmpType.TimeExceeded
+                or IcmpType.ParameterProblem or IcmpType.Timestamp or IcmpType.TimestampReply:
+                stack.Counters.Increment(Counter.IcmpOtherReceived);
+                break;
+            default:
+                // RFC 1122 3.2.2: an unknown type MUST be silently discarded.
+                stack.Drop(DropReason.IcmpUnknownType, now);
+                break;
+        }
+    }
+
+    /// <summary>RFC 792 echo: same identifier, sequence and data, from the address that was pinged.</summary>
+    private void Reply(in Ipv4Packet ip, in IcmpPacket request, Instant now)
+    {
+        var message = request.Bytes;
+        var buffer = stack.Ipv4.PayloadBuffer;
+        message.CopyTo(buffer);
+        IcmpRepr.Echo(IcmpType.EchoReply, request.Identifier, request.SequenceNumber, request.Payload.Length).Write(buffer);
+        if (stack.Ipv4.Send(ip.Destination, ip.Source, IpProtocol.Icmp, message.Length, now, ip.TypeOfService))
+        {
+            stack.Counters.Increment(Counter.IcmpEchoRepliesSent);
+            stack.Trace?.Write(new EchoAnswered(now, ip.Source, request.Identifier, request.SequenceNumber, request.Payload.Length));
+        }
+    }
+
+    /// <summary>
+    /// Sends an ICMP error about <paramref name="original"/>, unless RFC 1122 3.2.2 forbids it
+    /// (the original is an ICMP error, went to a broadcast or multicast address, came from a
+    /// non-unicast source, or is a later fragment) or the rate limit says no.
+    /// </summary>
+    public bool SendError(IcmpType type, byte code, in Ipv4Packet original, Instant now)
+    {
+        if (stack.Ipv4.IsBroadcast(original.Destination) || original.Destination.IsMulticast) return false;
+        if (original.Source.IsUnspecified || original.Source.IsMulticast || stack.Ipv4.IsBroadcast(original.Source)) return false;
+        if (original.FragmentOffset != 0) return false;
+        if (original.Protocol == IpProtocol.Icmp && IsError(original.Payload)) return false;
+        if (!errorLimiter.TryTake(now)) return false;
+
+        int quoted = Math.Min(original.Bytes.Length, Math.Min(MaximumErrorDatagram, stack.Ipv4.Mtu) - Ipv4Packet.MinimumHeaderLength - IcmpPacket.HeaderLength);
+        var buffer = stack.Ipv4.PayloadBuffer;
+        original.Bytes[..quoted].CopyTo(buffer[IcmpPacket.HeaderLength..]);
+        new IcmpRepr(type, code, 0, quoted).Write(buffer);
+        return stack.Ipv4.Send(stack.Ipv4.Address, original.Source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, now);
+    }
+
+    // Informational types are 0, 8, 13, 14, 15, 16, 17, 18; an unreadable message counts as an error.
+    private static bool IsError(ReadOnlySpan<byte> icmp) =>
+        icmp.Length < 1 || icmp[0] is not (0 or 8 or 13 or 14 or 15 or 16 or 17 or 18);
+}

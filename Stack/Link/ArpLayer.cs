@@ -1,0 +1,235 @@
+using System.Buffers;
+using UserStack.Diagnostics;
+using UserStack.Time;
+using UserStack.Wire;
+
+namespace UserStack.Link;
+
+/// <summary>
+/// ARP for Ethernet and IPv4 (RFC 826, RFC 1122 2.3.2): answers requests for our address,
+/// keeps a cache that ages and re-resolves, rate-limits requests, and holds a bounded queue of
+/// frames waiting for an answer.
+/// </summary>
+public sealed class ArpLayer
+{
+    private readonly NetStack stack;
+    private readonly ArpOptions options;
+    private readonly Dictionary<Ipv4Address, ArpEntry> cache = new();
+    private readonly byte[] frame = new byte[EthernetFrame.MinimumLength];
+    private Instant nextDeadline = Instant.MaxValue;
+    private bool deadlineDirty;
+
+    internal ArpLayer(NetStack stack)
+    {
+        this.stack = stack;
+        options = stack.Options.Arp;
+    }
+
+    public IReadOnlyCollection<ArpEntry> Entries => cache.Values;
+    public ArpEntry? Find(Ipv4Address address) => cache.GetValueOrDefault(address);
+
+    /// <summary>RFC 5227 2.3 announcement: a request for our own address so neighbours refresh their caches.</summary>
+    internal void AnnounceGratuitous(Instant now)
+    {
+        var ours = stack.Options.Address.Address;
+        Send(ArpOperation.Request, MacAddress.Broadcast, MacAddress.Zero, ours, now);
+        stack.Counters.Increment(Counter.ArpGratuitousSent);
+    }
+
+    /// <summary>RFC 826 "Packet Reception", with the merge flag.</summary>
+    internal void Receive(in EthernetFrame ethernet, Instant now)
+    {
+        if (!ArpPacket.TryRead(ethernet.Payload, out var arp, out var why)) { stack.Drop(why, now); return; }
+        var operation = arp.Operation;
+        stack.Counters.Increment(operation == ArpOperation.Request ? Counter.ArpRequestsReceived : Counter.ArpRepliesReceived);
+
+        var senderMac = arp.SenderHardwareAddress;
+        var senderIp = arp.SenderProtocolAddress;
+        var ours = stack.Options.Address.Address;
+        if (!senderMac.IsUnicast || senderMac == MacAddress.Zero || senderIp.IsMulticast || senderIp.IsLimitedBroadcast || senderIp == ours)
+        {
+            stack.Drop(DropReason.ArpInvalidSender, now);
+            return;
+        }
+
+        // An ARP probe (RFC 5227 2.1.1) has sender 0.0.0.0: answer it, learn nothing.
+        bool learnable = !senderIp.IsUnspecified;
+        bool merged = false;
+        if (learnable && cache.TryGetValue(senderIp, out var known))
+        {
+            Confirm(known, senderMac, now);
+            merged = true;
+        }
+
+        if (arp.TargetProtocolAddress != ours)
+        {
+            if (!merged) stack.Drop(DropReason.ArpNotForUs, now);
+            return;
+        }
+
+        if (learnable && !merged) Confirm(Insert(senderIp, now), senderMac, now);
+        if (operation == ArpOperation.Request)
+        {
+            Send(ArpOperation.Reply, senderMac, senderMac, senderIp, now);
+            stack.Counters.Increment(Counter.ArpRepliesSent);
+        }
+    }
+
+    /// <summary>
+    /// Sends a finished IPv4 frame (Ethernet header not yet written) to the on-link next hop,
+    /// resolving it first if needed. The frame is copied when it has to wait.
+    /// </summary>
+    internal void SendTo(Ipv4Address nextHop, Span<byte> frameBytes, Instant now)
+    {
+        if (!cache.TryGetValue(nextHop, out var entry))
+        {
+            entry = Insert(nextHop, now);
+            entry.State = ArpState.Incomplete;
+            Enqueue(entry, frameBytes, now);
+            Request(entry, now);
+            return;
+        }
+
+        entry.LastUsed = now;
+        if (entry.State == ArpState.Incomplete)
+        {
+            Enqueue(entry, frameBytes, now);
+            return;
+        }
+
+        // Lifetime over but still in use: keep sending while we poll it (RFC 1122 2.3.2.1).
+        if (entry.State == ArpState.Reachable && now >= entry.Deadline) StartProbing(entry, now);
+        stack.TransmitIpv4(entry.HardwareAddress, frameBytes, now);
+    }
+
+    internal Instant NextDeadline
+    {
+        get
+        {
+            if (deadlineDirty)
+            {
+                var next = Instant.MaxValue;
+                foreach (var e in cache.Values) next = Instant.Min(next, e.Deadline);
+                nextDeadline = next;
+                deadlineDirty = false;
+            }
+            return nextDeadline;
+        }
+    }
+
+    /// <summary>Fires request retries, resolution failures and aging for every entry that is due.</summary>
+    internal void Poll(Instant now)
+    {
+        if (NextDeadline > now) return;
+        List<ArpEntry>? expired = null;
+        foreach (var entry in cache.Values)
+        {
+            if (entry.Deadline > now) continue;
+            switch (entry.State)
+            {
+                case ArpState.Reachable:
+                    // Used since it was confirmed: re-resolve; idle: age out (RFC 1122 2.3.2.1 "Timeout").
+                    if (entry.LastUsed > entry.Confirmed) StartProbing(entry, now);
+                    else (expired ??= []).Add(entry);
+                    break;
+                case ArpState.Incomplete:
+                case ArpState.Probing:
+                    if (entry.RequestsSent < options.MaxRequests) Request(entry, now);
+                    else (expired ??= []).Add(entry);
+                    break;
+            }
+        }
+        if (expired is null) return;
+        foreach (var entry in expired) Remove(entry, now, entry.State == ArpState.Reachable ? "aged out" : "failed");
+    }
+
+    private void StartProbing(ArpEntry entry, Instant now)
+    {
+        entry.State = ArpState.Probing;
+        entry.RequestsSent = 0;
+        Trace(entry, now);
+        Request(entry, now);
+    }
+
+    /// <summary>Broadcast for an unknown neighbour, unicast to the cached address when re-confirming one.</summary>
+    private void Request(ArpEntry entry, Instant now)
+    {
+        var to = entry.State == ArpState.Probing ? entry.HardwareAddress : MacAddress.Broadcast;
+        Send(ArpOperation.Request, to, MacAddress.Zero, entry.ProtocolAddress, now);
+        stack.Counters.Increment(Counter.ArpRequestsSent);
+        entry.RequestsSent++;
+        entry.Deadline = now + options.RequestInterval;
+        deadlineDirty = true;
+    }
+
+    private void Confirm(ArpEntry entry, MacAddress mac, Instant now)
+    {
+        entry.HardwareAddress = mac;
+        entry.State = ArpState.Reachable;
+        entry.Confirmed = now;
+        entry.RequestsSent = 0;
+        entry.Deadline = now + options.EntryLifetime;
+        deadlineDirty = true;
+        stack.Counters.Increment(Counter.ArpCacheUpdates);
+        Trace(entry, now);
+        while (entry.Pending.TryDequeue(out var buffer))
+        {
+            int length = entry.PendingLengths.Dequeue();
+            stack.TransmitIpv4(mac, buffer.AsSpan(0, length), now);
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private ArpEntry Insert(Ipv4Address address, Instant now)
+    {
+        if (cache.Count >= options.Capacity)
+        {
+            var victim = cache.Values.MinBy(e => e.LastUsed > e.Confirmed ? e.LastUsed : e.Confirmed)!;
+            Remove(victim, now, "evicted");
+        }
+        var entry = new ArpEntry(address) { LastUsed = now, Confirmed = now, Deadline = now };
+        cache.Add(address, entry);
+        deadlineDirty = true;
+        return entry;
+    }
+
+    private void Remove(ArpEntry entry, Instant now, string why)
+    {
+        cache.Remove(entry.ProtocolAddress);
+        deadlineDirty = true;
+        while (entry.Pending.TryDequeue(out var buffer))
+        {
+            entry.PendingLengths.Dequeue();
+            ArrayPool<byte>.Shared.Return(buffer);
+            stack.Drop(DropReason.ArpResolutionFailed, now);
+        }
+        stack.Trace?.Write(new ArpEntryChanged(now, entry.ProtocolAddress, null, why));
+    }
+
+    private void Enqueue(ArpEntry entry, ReadOnlySpan<byte> frameBytes, Instant now)
+    {
+        if (entry.Pending.Count >= options.MaxPendingPerDestination)
+        {
+            // Keep the latest packets (RFC 1122 2.3.2.2: "SHOULD save at least one (the latest)").
+            ArrayPool<byte>.Shared.Return(entry.Pending.Dequeue());
+            entry.PendingLengths.Dequeue();
+            stack.Drop(DropReason.ArpQueueOverflow, now);
+        }
+        var copy = ArrayPool<byte>.Shared.Rent(frameBytes.Length);
+        frameBytes.CopyTo(copy);
+        entry.Pending.Enqueue(copy);
+        entry.PendingLengths.Enqueue(frameBytes.Length);
+        stack.Counters.Increment(Counter.ArpPacketsQueued);
+    }
+
+    private void Send(ArpOperation operation, MacAddress to, MacAddress targetMac, Ipv4Address targetIp, Instant now)
+    {
+        var ourMac = stack.Options.HardwareAddress;
+        new EthernetRepr(to, ourMac, EtherType.Arp).Write(frame);
+        new ArpRepr(operation, ourMac, stack.Options.Address.Address, targetMac, targetIp).Write(frame.AsSpan(EthernetFrame.HeaderLength));
+        stack.TransmitFrame(frame.AsSpan(0, EthernetFrame.HeaderLength + ArpPacket.Length), now);
+    }
+
+    private void Trace(ArpEntry entry, Instant now) =>
+        stack.Trace?.Write(new ArpEntryChanged(now, entry.ProtocolAddress, entry.State == ArpState.Incomplete ? null : entry.HardwareAddress, entry.State.ToString()));
+}

@@ -1,0 +1,16 @@
+namespace UserStack.Link;
+
+/// <summary>ARP cache tuning (RFC 1122 2.3.2.1 leaves the numbers to us; defaults follow Linux).</summary>
+public sealed record ArpOptions
+{
+    /// <summary>How long a confirmed entry is trusted before it is re-resolved or aged out.</summary>
+    public TimeSpan EntryLifetime { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>At most one request per destination per this interval (RFC 1122 2.3.2.1).</summary>
+    public TimeSpan RequestInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Requests sent before resolution fails (Linux mcast_solicit/ucast_solicit = 3).</summary>
+    public int MaxRequests { get; init; } = 3;
+    /// <summary>Packets held per unresolved destination; the oldest is dropped first (RFC 1122 2.3.2.2).</summary>
+    public int MaxPendingPerDestination { get; init; } = 8;
+    /// <summary>Most entries the cache holds; the oldest unused one makes room.</summary>
+    public int Capacity { get; init; } = 512;
+}

@@ -1,0 +1,90 @@
+using UserStack.Diagnostics;
+using UserStack.Icmp;
+using UserStack.Ip;
+using UserStack.Link;
+using UserStack.Time;
+using UserStack.Wire;
+
+namespace UserStack;
+
+/// <summary>
+/// One interface of the stack, sans-I/O: frames and time go in through <see cref="Receive"/>
+/// and <see cref="Poll"/>, frames come out through the <see cref="IFrameSink"/>. It never
+/// reads a clock, starts a thread or touches a device; every call gets the time it runs at.
+/// Not thread-safe: the host calls it from one thread or under one lock.
+/// </summary>
+public sealed class NetStack
+{
+    private readonly IFrameSink sink;
+    private readonly byte[] padded = new byte[EthernetFrame.MinimumLength];
+
+    public NetStack(StackOptions options, IFrameSink sink)
+    {
+        options.Validate();
+        Options = options;
+        this.sink = sink;
+        Routes.Add(new Route(new Ipv4Cidr(options.Address.Network, options.Address.PrefixLength), null));
+        if (options.Gateway is { } gateway) Routes.Add(new Route(new Ipv4Cidr(Ipv4Address.Any, 0), gateway));
+        Ethernet = new EthernetLayer(this);
+        Arp = new ArpLayer(this);
+        Ipv4 = new Ipv4Layer(this);
+        Icmp = new IcmpLayer(this);
+        Ipv4.Register(IpProtocol.Icmp, Icmp);
+    }
+
+    public StackOptions Options { get; }
+    public Counters Counters { get; } = new();
+    /// <summary>Set to watch every frame and state change; null costs nothing.</summary>
+    public ITraceSink? Trace { get; set; }
+    public RouteTable Routes { get; } = new();
+    public EthernetLayer Ethernet { get; }
+    public ArpLayer Arp { get; }
+    public Ipv4Layer Ipv4 { get; }
+    public IcmpLayer Icmp { get; }
+
+    /// <summary>Brings the interface up: announces our address with a gratuitous ARP.</summary>
+    public void Start(Instant now) => Arp.AnnounceGratuitous(now);
+
+    /// <summary>One frame from the wire. The span is only read during the call.</summary>
+    public void Receive(ReadOnlySpan<byte> frame, Instant now)
+    {
+        Counters.Increment(Counter.FramesReceived);
+        Counters.Increment(Counter.BytesReceived, frame.Length);
+        Trace?.Write(new FrameReceived(now, frame.Length));
+        Ethernet.Receive(frame, now);
+    }
+
+    /// <summary>Fires every timer due at <paramref name="now"/>.</summary>
+    public void Poll(Instant now) => Arp.Poll(now);
+
+    /// <summary>When <see cref="Poll"/> next has work; <see cref="Instant.MaxValue"/> when idle.</summary>
+    public Instant NextDeadline => Arp.NextDeadline;
+
+    internal void Drop(DropReason reason, Instant now)
+    {
+        Counters.Drop(reason);
+        Trace?.Write(new Dropped(now, reason));
+    }
+
+    /// <summary>Fills in the Ethernet header of an IPv4 frame and sends it.</summary>
+    internal void TransmitIpv4(MacAddress destination, Span<byte> frame, Instant now)
+    {
+        new EthernetRepr(destination, Options.HardwareAddress, EtherType.Ipv4).Write(frame);
+        TransmitFrame(frame, now);
+    }
+
+    /// <summary>Sends a complete frame, padded to the 60-byte Ethernet minimum.</summary>
+    internal void TransmitFrame(ReadOnlySpan<byte> frame, Instant now)
+    {
+        if (frame.Length < EthernetFrame.MinimumLength)
+        {
+            frame.CopyTo(padded);
+            padded.AsSpan(frame.Length).Clear();
+            frame = padded;
+        }
+        Counters.Increment(Counter.FramesSent);
+        Counters.Increment(Counter.BytesSent, frame.Length);
+        Trace?.Write(new FrameSent(now, frame.Length));
+        sink.Transmit(frame);
+    }
+}

@@ -1,0 +1,38 @@
+using UserStack.Link;
+using UserStack.Wire;
+
+namespace UserStack;
+
+/// <summary>How one interface of the stack is set up.</summary>
+public sealed record StackOptions
+{
+    public required MacAddress HardwareAddress { get; init; }
+    /// <summary>Our address and the on-link prefix, e.g. 10.0.0.2/24.</summary>
+    public required Ipv4Cidr Address { get; init; }
+    /// <summary>Next hop for destinations off the prefix (the default route), if any.</summary>
+    public Ipv4Address? Gateway { get; init; }
+    /// <summary>IP MTU of the link: the largest IPv4 datagram we send or accept.</summary>
+    public int Mtu { get; init; } = 1500;
+    public ArpOptions Arp { get; init; } = new();
+    /// <summary>ICMP errors per second (token bucket refill), like Linux's icmp_msgs_per_sec.</summary>
+    public int IcmpErrorsPerSecond { get; init; } = 1000;
+    /// <summary>ICMP error burst, like Linux's icmp_msgs_burst.</summary>
+    public int IcmpErrorBurst { get; init; } = 50;
+    /// <summary>First IPv4 Identification value; the host picks it at random.</summary>
+    public ushort InitialIdentification { get; init; }
+
+    public const int MinimumMtu = 68; // RFC 791: every host must handle 68-byte datagrams
+    public const int MaximumMtu = 65535 - EthernetFrame.HeaderLength;
+
+    public void Validate()
+    {
+        if (Mtu < MinimumMtu || Mtu > MaximumMtu) throw new ArgumentOutOfRangeException(nameof(Mtu), Mtu, $"MTU must be between {MinimumMtu} and {MaximumMtu}");
+        if (!HardwareAddress.IsUnicast || HardwareAddress == MacAddress.Zero) throw new ArgumentException($"{HardwareAddress} is not a unicast MAC address", nameof(HardwareAddress));
+        var a = Address.Address;
+        if (a.IsUnspecified || a.IsMulticast || a.IsLimitedBroadcast || a.IsReserved || a.IsLoopback)
+            throw new ArgumentException($"{a} cannot be an interface address", nameof(Address));
+        if (Address.PrefixLength < 31 && (a == Address.Network || a == Address.SubnetBroadcast))
+            throw new ArgumentException($"{a} is the network or broadcast address of {Address.Network}/{Address.PrefixLength}", nameof(Address));
+        if (Gateway is { } g && !Address.Contains(g)) throw new ArgumentException($"gateway {g} is not on {Address.Network}/{Address.PrefixLength}", nameof(Gateway));
+    }
+}

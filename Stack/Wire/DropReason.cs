@@ -1,0 +1,56 @@
+namespace UserStack.Wire;
+
+/// <summary>
+/// Why an input was discarded. Parsers return it, layers count it, traces show it;
+/// one list so that a learner sees the same name everywhere.
+/// </summary>
+public enum DropReason : byte
+{
+    None = 0,
+
+    // Ethernet
+    EthernetTruncated,
+    EthernetNotForUs,
+    EthernetUnknownType,
+
+    // ARP (RFC 826)
+    ArpTruncated,
+    ArpUnsupportedHardware,
+    ArpUnsupportedProtocol,
+    ArpBadOperation,
+    ArpInvalidSender,
+    ArpNotForUs,
+    ArpQueueOverflow,
+    ArpResolutionFailed,
+
+    // IPv4 (RFC 791, RFC 1122 3.2.1)
+    Ipv4Truncated,
+    Ipv4BadVersion,
+    Ipv4BadHeaderLength,
+    Ipv4BadTotalLength,
+    Ipv4BadChecksum,
+    Ipv4BadOptions,
+    Ipv4BadSource,
+    Ipv4NotForUs,
+    Ipv4Fragment,
+    Ipv4UnknownProtocol,
+    Ipv4NoRoute,
+    Ipv4TooBig,
+
+    // ICMP (RFC 792, RFC 1122 3.2.2)
+    IcmpTruncated,
+    IcmpBadChecksum,
+    IcmpUnknownType,
+    IcmpBroadcastEcho,
+
+    // UDP (RFC 768)
+    UdpTruncated,
+    UdpBadLength,
+    UdpBadChecksum,
+
+    // TCP (RFC 9293)
+    TcpTruncated,
+    TcpBadDataOffset,
+    TcpBadChecksum,
+    TcpBadOption,
+}
