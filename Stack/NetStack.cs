@@ -13,7 +13,7 @@ namespace UserStack;
 /// reads a clock, starts a thread or touches a device; every call gets the time it runs at.
 /// Not thread-safe: the host calls it from one thread or under one lock.
 /// </summary>
-public sealed class NetStack
+public sealed class NetStack : INetworkNode
 {
     private readonly IFrameSink sink;
     private readonly byte[] padded = new byte[EthernetFrame.MinimumLength];

@@ -1,0 +1,172 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using static UserStack.Drivers.Tap.LibC;
+
+namespace UserStack.Drivers.Tap;
+
+/// <summary>
+/// A Linux TAP interface (Documentation/networking/tuntap.rst): Ethernet frames, one per
+/// read() and write(), no packet-info header. A dedicated thread reads with a non-blocking
+/// fd and poll(); an eventfd wakes it so that Dispose returns at once (close() alone does not
+/// wake a blocked read).
+/// </summary>
+public sealed unsafe class TapDevice : IFrameDevice
+{
+    private const nuint TUNSETIFF = 0x400454CA;
+    private const short IFF_TAP = 0x0002;
+    private const short IFF_NO_PI = 0x1000;
+    private const int IfReqSize = 40;
+    private const int IfNameSize = 16;
+    /// <summary>Largest frame the kernel can hand us: 64 KiB IP plus the Ethernet header.</summary>
+    private const int ReadBufferSize = 65536 + 14;
+
+    private readonly int fd;
+    private readonly int wakeFd;
+    private Thread? reader;
+    private volatile bool stopping;
+    private int disposed;
+
+    private TapDevice(int fd, int wakeFd, string name)
+    {
+        this.fd = fd;
+        this.wakeFd = wakeFd;
+        Name = name;
+    }
+
+    public string Name { get; }
+    public long FramesRead => Volatile.Read(ref framesRead);
+    public long FramesWritten => Volatile.Read(ref framesWritten);
+    /// <summary>Writes the kernel refused (queue full, interface down); the frame is lost, as on a real wire.</summary>
+    public long WriteErrors => Volatile.Read(ref writeErrors);
+    private long framesRead, framesWritten, writeErrors;
+
+    /// <summary>Whether this process can open TAP devices at all, and if not, why.</summary>
+    public static bool IsAvailable(out string reason)
+    {
+        if (!OperatingSystem.IsLinux()) { reason = "TAP devices need Linux"; return false; }
+        if (!File.Exists("/dev/net/tun")) { reason = "/dev/net/tun is missing (load the tun module: modprobe tun)"; return false; }
+        if (Environment.UserName != "root" && !HasNetAdmin()) { reason = "opening a TAP device needs root or CAP_NET_ADMIN (run with sudo)"; return false; }
+        reason = "";
+        return true;
+    }
+
+    private static bool HasNetAdmin()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapEff:"));
+            return line is not null && (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << 12)) != 0;
+        }
+        catch (IOException) { return false; }
+    }
+
+    /// <summary>Creates the TAP interface <paramref name="name"/>, or attaches to it if it exists and is persistent.</summary>
+    public static TapDevice Open(string name)
+    {
+        if (string.IsNullOrEmpty(name) || Encoding.UTF8.GetByteCount(name) >= IfNameSize || name.Contains('/') || name.Any(char.IsWhiteSpace))
+            throw new ArgumentException($"'{name}' is not a valid interface name (1-15 characters, no '/' or spaces)", nameof(name));
+        if (!IsAvailable(out var reason)) throw new DeviceUnavailableException($"cannot open TAP '{name}': {reason}");
+
+        int fd = LibC.Open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) throw Unavailable(name, "open /dev/net/tun", Marshal.GetLastPInvokeError());
+
+        byte* ifr = stackalloc byte[IfReqSize];
+        new Span<byte>(ifr, IfReqSize).Clear();
+        Encoding.UTF8.GetBytes(name, new Span<byte>(ifr, IfNameSize - 1));
+        *(short*)(ifr + IfNameSize) = IFF_TAP | IFF_NO_PI;
+        if (Ioctl(fd, TUNSETIFF, ifr) < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            LibC.Close(fd);
+            throw Unavailable(name, "TUNSETIFF", errno);
+        }
+        string actual = Marshal.PtrToStringUTF8((nint)ifr) ?? name;
+
+        int wake = EventFd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (wake < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            LibC.Close(fd);
+            throw Unavailable(name, "eventfd", errno);
+        }
+        return new TapDevice(fd, wake, actual);
+    }
+
+    private static DeviceUnavailableException Unavailable(string name, string call, int errno) => new(errno switch
+    {
+        ENOENT or ENODEV => $"cannot open TAP '{name}': {call}: {Describe(errno)} (is the tun module loaded? modprobe tun)",
+        EPERM or EACCES => $"cannot open TAP '{name}': {call}: {Describe(errno)} (run as root or grant CAP_NET_ADMIN)",
+        EBUSY => $"cannot open TAP '{name}': {call}: {Describe(errno)} (another process holds it, or it is not a TAP)",
+        _ => $"cannot open TAP '{name}': {call}: {Describe(errno)}",
+    });
+
+    public void Start(FrameHandler handler)
+    {
+        if (reader is not null) throw new InvalidOperationException("the device is already started");
+        reader = new Thread(() => ReadLoop(handler)) { IsBackground = true, Name = $"tap:{Name}" };
+        reader.Start();
+    }
+
+    private void ReadLoop(FrameHandler handler)
+    {
+        var buffer = GC.AllocateArray<byte>(ReadBufferSize, pinned: true);
+        PollFd* fds = stackalloc PollFd[2];
+        fixed (byte* b = buffer)
+        {
+            while (!stopping)
+            {
+                fds[0] = new PollFd { Fd = fd, Events = POLLIN };
+                fds[1] = new PollFd { Fd = wakeFd, Events = POLLIN };
+                int ready = LibC.Poll(fds, 2, -1);
+                if (ready < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == EINTR) continue;
+                    return;
+                }
+                if (stopping || fds[1].Revents != 0) return;
+                if ((fds[0].Revents & (POLLERR | POLLHUP)) != 0 && (fds[0].Revents & POLLIN) == 0) return;
+
+                // Drain everything that is queued before polling again.
+                while (!stopping)
+                {
+                    nint n = LibC.Read(fd, b, buffer.Length);
+                    if (n < 0)
+                    {
+                        int errno = Marshal.GetLastPInvokeError();
+                        if (errno == EINTR) continue;
+                        break; // EAGAIN: queue empty; anything else: poll reports it
+                    }
+                    if (n == 0) break;
+                    framesRead++;
+                    handler(new ReadOnlySpan<byte>(b, (int)n));
+                }
+            }
+        }
+    }
+
+    public bool Send(ReadOnlySpan<byte> frame)
+    {
+        fixed (byte* p = frame)
+        {
+            while (true)
+            {
+                nint n = LibC.Write(fd, p, frame.Length);
+                if (n == frame.Length) { Interlocked.Increment(ref framesWritten); return true; }
+                if (n < 0 && Marshal.GetLastPInvokeError() == EINTR) continue;
+                Interlocked.Increment(ref writeErrors);
+                return false;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+        stopping = true;
+        ulong one = 1;
+        LibC.Write(wakeFd, (byte*)&one, sizeof(ulong));
+        if (reader is not null && reader != Thread.CurrentThread) reader.Join();
+        LibC.Close(fd);
+        LibC.Close(wakeFd);
+    }
+}

@@ -1,0 +1,120 @@
+using UserStack.Diagnostics;
+using UserStack.Drivers;
+using UserStack.Drivers.Capture;
+using UserStack.Time;
+
+namespace UserStack.Sockets.Host;
+
+/// <summary>
+/// Runs the sans-I/O core on a real clock over a device. Protocol state is touched only under
+/// <see cref="Gate"/>: by the device's reader thread for each frame, by the timer thread when a
+/// deadline comes, and (later) by socket calls from application threads.
+/// </summary>
+public sealed class StackHost : IDisposable
+{
+    private readonly IFrameDevice device;
+    private readonly MonotonicClock clock = new();
+    private readonly AutoResetEvent timerWake = new(false);
+    private readonly DateTime startedAt = DateTime.UtcNow;
+    private Thread? timerThread;
+    private volatile bool stopping;
+    private Instant scheduled = Instant.MaxValue;
+
+    public StackHost(StackOptions options, IFrameDevice device, PcapCapture? capture = null, ITraceSink? trace = null)
+    {
+        this.device = device;
+        Capture = capture;
+        Stack = new NetStack(options, new DeviceSink(this)) { Trace = trace };
+    }
+
+    public NetStack Stack { get; }
+    public PcapCapture? Capture { get; }
+    /// <summary>The one lock around all protocol state.</summary>
+    public object Gate { get; } = new();
+    public Instant Now => clock.Now;
+    public TimeSpan Uptime => DateTime.UtcNow - startedAt;
+    /// <summary>Exceptions caught at the host boundary (a bug in the core); the frame is dropped, the host lives on.</summary>
+    public long InternalErrors => Interlocked.Read(ref internalErrors);
+    private long internalErrors;
+    public Exception? LastInternalError { get; private set; }
+
+    public void Start()
+    {
+        lock (Gate) Stack.Start(clock.Now);
+        timerThread = new Thread(TimerLoop) { IsBackground = true, Name = "ustack-timers" };
+        timerThread.Start();
+        device.Start(OnFrame);
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the stack under the lock, then reschedules the timers.</summary>
+    public T Run<T>(Func<NetStack, Instant, T> action)
+    {
+        T result;
+        lock (Gate)
+        {
+            result = action(Stack, clock.Now);
+            Reschedule();
+        }
+        return result;
+    }
+
+    private void OnFrame(ReadOnlySpan<byte> frame)
+    {
+        Capture?.Write(frame, DateTime.UtcNow);
+        lock (Gate)
+        {
+            try { Stack.Receive(frame, clock.Now); }
+            catch (Exception e) { Fault(e); }
+            Reschedule();
+        }
+    }
+
+    // Under Gate: wake the timer thread if the core now wants to run earlier than planned.
+    private void Reschedule()
+    {
+        if (Stack.NextDeadline < scheduled) timerWake.Set();
+    }
+
+    private void TimerLoop()
+    {
+        while (!stopping)
+        {
+            Instant deadline;
+            lock (Gate)
+            {
+                try { Stack.Poll(clock.Now); }
+                catch (Exception e) { Fault(e); }
+                deadline = Stack.NextDeadline;
+                scheduled = deadline;
+            }
+            var wait = deadline == Instant.MaxValue ? TimeSpan.FromSeconds(1) : deadline - clock.Now;
+            if (wait > TimeSpan.FromSeconds(1)) wait = TimeSpan.FromSeconds(1);
+            if (wait > TimeSpan.Zero) timerWake.WaitOne(wait);
+        }
+    }
+
+    private void Fault(Exception e)
+    {
+        Interlocked.Increment(ref internalErrors);
+        LastInternalError = e;
+    }
+
+    public void Dispose()
+    {
+        if (stopping) return;
+        stopping = true;
+        device.Dispose();
+        timerWake.Set();
+        timerThread?.Join();
+        timerWake.Dispose();
+    }
+
+    private sealed class DeviceSink(StackHost host) : IFrameSink
+    {
+        public void Transmit(ReadOnlySpan<byte> frame)
+        {
+            host.Capture?.Write(frame, DateTime.UtcNow);
+            host.device.Send(frame);
+        }
+    }
+}

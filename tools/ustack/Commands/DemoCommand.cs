@@ -1,0 +1,108 @@
+using System.CommandLine;
+using UserStack.Diagnostics;
+using UserStack.Drivers;
+using UserStack.Drivers.Tap;
+using UserStack.Tools.Scene;
+using UserStack.Wire;
+
+namespace UserStack.Tools.Commands;
+
+/// <summary>
+/// `ustack demo`: builds the whole scene in a private namespace (TAP, addresses), runs the
+/// stack, talks to it from the host side's kernel, prints what happened, and tears it all
+/// down. Exits 0 only if every check passed. Later capabilities add their checks here.
+/// </summary>
+public static class DemoCommand
+{
+    public static readonly Ipv4Cidr StackAddress = Ipv4Cidr.Parse("10.77.0.2/24");
+    public static readonly Ipv4Cidr HostAddress = Ipv4Cidr.Parse("10.77.0.1/24");
+
+    public static Command Create()
+    {
+        var keep = new Option<string?>("--pcap") { Description = "also write every frame to this pcap file" };
+        var command = new Command("demo", "Build a private namespace with a TAP, run UserStack on it, and check it from the host side") { keep };
+        command.SetAction((result, _) => Task.FromResult(Run(Console.Out, result.GetValue(keep))));
+        return command;
+    }
+
+    public static int Run(TextWriter output, string? pcapPath = null)
+    {
+        if (!TapDevice.IsAvailable(out var reason))
+        {
+            output.WriteLine($"ustack demo: {reason}");
+            return 2;
+        }
+        foreach (var tool in new[] { "ip", "ping" })
+            if (!Shell.Exists(tool))
+            {
+                output.WriteLine($"ustack demo: '{tool}' is missing (apt-get install iproute2 iputils-ping)");
+                return 2;
+            }
+
+        int id = Environment.ProcessId;
+        var options = new SceneOptions
+        {
+            TapName = $"usdemo{id % 100000}",
+            Namespace = $"ustack-demo-{id}",
+            StackAddress = StackAddress,
+            HostAddress = HostAddress,
+            PcapPath = pcapPath,
+        };
+
+        var checks = new List<(string Name, bool Passed, string Detail)>();
+        output.WriteLine($"UserStack demo: stack {StackAddress} on TAP {options.TapName}; the host side is {HostAddress} in namespace {options.Namespace}");
+        TapScene scene;
+        try { scene = TapScene.Start(options); }
+        catch (Exception e) when (e is DeviceUnavailableException or InvalidOperationException or ArgumentException)
+        {
+            output.WriteLine($"ustack demo: could not build the scene: {e.Message}");
+            return 1;
+        }
+
+        using (scene)
+        {
+            var mac = scene.Stack.Options.HardwareAddress;
+            string target = StackAddress.Address.ToString();
+            output.WriteLine($"stack up: mac {mac}");
+
+            // 1. The kernel resolves us by ARP and pings get answers.
+            output.WriteLine($"\n$ ip netns exec {options.Namespace} ping -c 5 -i 0.2 {target}");
+            var ping = PingResult.Parse(scene.HostExec(TimeSpan.FromSeconds(15), "ping", "-c", "5", "-i", "0.2", "-W", "2", target).Output);
+            output.Write(Indent(ping.Output));
+            checks.Add(("ICMP echo: 5 pings answered", ping.AllAnswered, $"{ping.Received}/{ping.Transmitted} received"));
+
+            var neigh = scene.HostExec(TimeSpan.FromSeconds(5), "ip", "neigh", "show", target).Output.Trim();
+            output.WriteLine($"\n$ ip neigh show {target}\n  {neigh}");
+            checks.Add(("ARP: the kernel learned the stack's MAC", neigh.Contains(mac.ToString(), StringComparison.OrdinalIgnoreCase), neigh));
+
+            // 2. Every size up to the MTU comes back intact (ping checks the data itself).
+            foreach (var size in new[] { 0, 1, 100, 1000, 1472 })
+            {
+                var r = PingResult.Parse(scene.HostExec(TimeSpan.FromSeconds(10), "ping", "-c", "1", "-W", "2", "-s", size.ToString(), "-p", "a5", target).Output);
+                checks.Add(($"ICMP echo with {size} bytes of data", r.AllAnswered, r.WrongData ? "payload differed" : $"{r.Received}/{r.Transmitted} received"));
+            }
+
+            // 3. A burst: 200 pings 5 ms apart, none lost.
+            var burst = PingResult.Parse(scene.HostExec(TimeSpan.FromSeconds(20), "ping", "-q", "-c", "200", "-i", "0.005", "-W", "2", target).Output);
+            checks.Add(("200 pings at 5 ms intervals, none lost", burst.AllAnswered, $"{burst.Received}/{burst.Transmitted} received, avg rtt {burst.RttAverageMs} ms"));
+
+            var counters = scene.Stack.Counters;
+            checks.Add(("the stack answered every echo it counted", counters[Counter.IcmpEchoRepliesSent] == counters[Counter.IcmpEchoRequestsReceived], $"{counters[Counter.IcmpEchoRequestsReceived]} requests, {counters[Counter.IcmpEchoRepliesSent]} replies"));
+            checks.Add(("no internal errors", scene.Host.InternalErrors == 0, scene.Host.LastInternalError?.Message ?? "none"));
+
+            output.WriteLine("\nstack counters:");
+            output.WriteLine(Indent(counters.ToString()));
+        }
+
+        output.WriteLine("\nchecks:");
+        foreach (var (name, passed, detail) in checks)
+            output.WriteLine($"  {(passed ? "PASS" : "FAIL")}  {name} ({detail})");
+        int failed = checks.Count(c => !c.Passed);
+        output.WriteLine(failed == 0
+            ? $"\ndemo passed: {checks.Count} checks; namespace {options.Namespace} and TAP {options.TapName} removed"
+            : $"\ndemo FAILED: {failed} of {checks.Count} checks failed");
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static string Indent(string text) => string.Concat(text.TrimEnd().Split('\n').Select(l => "  " + l + "\n"));
+}

@@ -1,0 +1,79 @@
+namespace UserStack.Tools.Scene;
+
+/// <summary>
+/// A Linux network namespace handled through iproute2 (`ip netns`). Everything our tests and
+/// demos configure lives in one of these, never in the machine's own namespace.
+/// </summary>
+public sealed class NetworkNamespace : IDisposable
+{
+    private readonly bool owned;
+    private bool disposed;
+
+    private NetworkNamespace(string name, bool owned)
+    {
+        Name = name;
+        this.owned = owned;
+    }
+
+    public string Name { get; }
+
+    /// <summary>True when this process runs in the machine's initial network namespace (same inode as PID 1's).</summary>
+    public static bool InInitialNamespace()
+    {
+        try
+        {
+            var self = new FileInfo("/proc/self/ns/net").ResolveLinkTarget(false)?.ToString();
+            var init = new FileInfo("/proc/1/ns/net").ResolveLinkTarget(false)?.ToString();
+            return self is null || init is null || self == init;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return true; // cannot tell: assume the worst
+        }
+    }
+
+    public static bool Exists(string name) => File.Exists($"/var/run/netns/{name}") || File.Exists($"/run/netns/{name}");
+
+    /// <summary>Creates a namespace that this object owns and deletes on Dispose.</summary>
+    public static NetworkNamespace Create(string name)
+    {
+        Validate(name);
+        if (Exists(name)) throw new InvalidOperationException($"network namespace '{name}' already exists");
+        Shell.Run("ip", "netns", "add", name).ThrowIfFailed();
+        var ns = new NetworkNamespace(name, owned: true);
+        ns.Ip("link", "set", "lo", "up");
+        return ns;
+    }
+
+    /// <summary>Uses an existing namespace, or creates (and then owns) it.</summary>
+    public static NetworkNamespace OpenOrCreate(string name)
+    {
+        Validate(name);
+        return Exists(name) ? new NetworkNamespace(name, owned: false) : Create(name);
+    }
+
+    public bool Owned => owned;
+
+    /// <summary>`ip -n NAME ARGS...`, throwing on failure.</summary>
+    public CommandResult Ip(params string[] arguments) => Shell.Run("ip", ["-n", Name, .. arguments]).ThrowIfFailed();
+
+    /// <summary>Runs a program inside the namespace (`ip netns exec`).</summary>
+    public CommandResult Exec(TimeSpan timeout, string program, params string[] arguments) =>
+        Shell.Run("ip", ["netns", "exec", Name, program, .. arguments], timeout);
+
+    /// <summary>Moves an interface of the current namespace into this one (it keeps working for its owner).</summary>
+    public void Adopt(string interfaceName) => Shell.Run("ip", "link", "set", interfaceName, "netns", Name).ThrowIfFailed();
+
+    private static void Validate(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Contains('/') || name.Length > 64)
+            throw new ArgumentException($"'{name}' is not a usable namespace name", nameof(name));
+    }
+
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        if (owned) Shell.Run("ip", "netns", "del", Name);
+    }
+}

@@ -1,0 +1,105 @@
+using UserStack.Diagnostics;
+using UserStack.Drivers.Capture;
+using UserStack.Drivers.Tap;
+using UserStack.Sockets.Host;
+using UserStack.Wire;
+
+namespace UserStack.Tools.Scene;
+
+/// <summary>What a TAP scene consists of: the stack's side, the host's side, and where the host side lives.</summary>
+public sealed record SceneOptions
+{
+    public required string TapName { get; init; }
+    public required Ipv4Cidr StackAddress { get; init; }
+    /// <summary>The kernel's address on the TAP; null leaves the host side unconfigured.</summary>
+    public Ipv4Cidr? HostAddress { get; init; }
+    /// <summary>Namespace to move the TAP into (created if missing); null keeps it in the current one.</summary>
+    public string? Namespace { get; init; }
+    public MacAddress? Mac { get; init; }
+    public Ipv4Address? Gateway { get; init; }
+    public int Mtu { get; init; } = 1500;
+    public string? PcapPath { get; init; }
+    public ITraceSink? Trace { get; init; }
+}
+
+/// <summary>
+/// The stack on a real TAP: opens the device, optionally moves it into a network namespace and
+/// gives the kernel side its address there, then runs the stack over it. Dispose undoes all of it.
+/// </summary>
+public sealed class TapScene : IDisposable
+{
+    private TapScene(TapDevice device, StackHost host, NetworkNamespace? ns, PcapCapture? capture, SceneOptions options)
+    {
+        Device = device;
+        Host = host;
+        Namespace = ns;
+        Capture = capture;
+        Options = options;
+    }
+
+    public TapDevice Device { get; }
+    public StackHost Host { get; }
+    public NetworkNamespace? Namespace { get; }
+    public PcapCapture? Capture { get; }
+    public SceneOptions Options { get; }
+    public NetStack Stack => Host.Stack;
+
+    public static TapScene Start(SceneOptions options)
+    {
+        var stackOptions = new StackOptions
+        {
+            HardwareAddress = options.Mac ?? MacAddress.NewLocallyAdministered(Random.Shared),
+            Address = options.StackAddress,
+            Gateway = options.Gateway,
+            Mtu = options.Mtu,
+            InitialIdentification = (ushort)Random.Shared.Next(65536),
+        };
+        stackOptions.Validate();
+        if (options.HostAddress is { } h && h.Address == options.StackAddress.Address)
+            throw new ArgumentException($"the host side and the stack cannot both be {h.Address}");
+
+        var device = TapDevice.Open(options.TapName);
+        NetworkNamespace? ns = null;
+        PcapCapture? capture = null;
+        try
+        {
+            if (options.Namespace is { } name)
+            {
+                ns = NetworkNamespace.OpenOrCreate(name);
+                ns.Adopt(device.Name);
+                ns.Ip("link", "set", device.Name, "mtu", options.Mtu.ToString());
+                if (options.HostAddress is { } host) ns.Ip("addr", "add", host.ToString(), "dev", device.Name);
+                ns.Ip("link", "set", device.Name, "up");
+            }
+            else
+            {
+                // The user's own choice (DESIGN.md): the host side in the current namespace.
+                Shell.Run("ip", "link", "set", device.Name, "mtu", options.Mtu.ToString()).ThrowIfFailed();
+                if (options.HostAddress is { } host) Shell.Run("ip", "addr", "add", host.ToString(), "dev", device.Name).ThrowIfFailed();
+                Shell.Run("ip", "link", "set", device.Name, "up").ThrowIfFailed();
+            }
+            if (options.PcapPath is { } path) capture = new PcapCapture(path);
+            var stackHost = new StackHost(stackOptions, device, capture, options.Trace);
+            stackHost.Start();
+            return new TapScene(device, stackHost, ns, capture, options);
+        }
+        catch
+        {
+            device.Dispose();
+            capture?.Dispose();
+            ns?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs a program on the host side: inside the namespace when there is one.</summary>
+    public CommandResult HostExec(TimeSpan timeout, string program, params string[] arguments) =>
+        Namespace is { } ns ? ns.Exec(timeout, program, arguments) : Shell.Run(program, arguments, timeout);
+
+    public void Dispose()
+    {
+        Host.Dispose();          // closes the TAP: the kernel removes the interface and its addresses
+        Capture?.Dispose();
+        Namespace?.Dispose();    // deletes the namespace only if we created it
+    }
+}
