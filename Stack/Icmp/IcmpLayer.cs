@@ -56,6 +56,8 @@ public sealed class IcmpLayer : IIpProtocolHandler
     {
         var message = request.Bytes;
         var buffer = stack.Ipv4.PayloadBuffer;
+        // A peer with a larger MTU can send more than we can answer in one datagram.
+        if (message.Length > buffer.Length) { stack.Drop(DropReason.Ipv4TooBig, now); return; }
         message.CopyTo(buffer);
         IcmpRepr.Echo(IcmpType.EchoReply, request.Identifier, request.SequenceNumber, request.Payload.Length).Write(buffer);
         if (stack.Ipv4.Send(ip.Destination, ip.Source, IpProtocol.Icmp, message.Length, now, ip.TypeOfService))
