@@ -6,4 +6,5 @@ var root = new RootCommand("ustack: the UserStack command line (a user-space TCP
     UpCommand.Create(),
     DemoCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+// Commands handle SIGINT/SIGTERM themselves so that they always tear down what they set up.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
