@@ -39,6 +39,7 @@ public static class UpCommand
                     Mtu = result.GetValue(mtu),
                     PcapPath = result.GetValue(pcap),
                     Trace = result.GetValue(trace) ? new ConsoleTrace(Console.Out) : null,
+                    AllowHostNamespace = true, // the user asked for it (a note is printed)
                 };
             }
             catch (FormatException e) { return Fail(e.Message); }

@@ -20,6 +20,11 @@ public sealed record SceneOptions
     public int Mtu { get; init; } = 1500;
     public string? PcapPath { get; init; }
     public ITraceSink? Trace { get; init; }
+    /// <summary>
+    /// Only `ustack up` run by a user without --netns sets this: it allows a host address in the
+    /// machine's own namespace. Tests and the demo never do (DESIGN.md, "Safety of the network").
+    /// </summary>
+    public bool AllowHostNamespace { get; init; }
 }
 
 /// <summary>
@@ -57,6 +62,9 @@ public sealed class TapScene : IDisposable
         stackOptions.Validate();
         if (options.HostAddress is { } h && h.Address == options.StackAddress.Address)
             throw new ArgumentException($"the host side and the stack cannot both be {h.Address}");
+
+        if (options.Namespace is null && options.HostAddress is not null && !options.AllowHostNamespace && NetworkNamespace.InInitialNamespace())
+            throw new InvalidOperationException("refusing to configure an address in the machine's own network namespace: give the scene a namespace of its own");
 
         var device = TapDevice.Open(options.TapName);
         NetworkNamespace? ns = null;
