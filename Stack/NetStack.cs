@@ -2,7 +2,10 @@ using UserStack.Diagnostics;
 using UserStack.Icmp;
 using UserStack.Ip;
 using UserStack.Link;
+using UserStack.Raw;
 using UserStack.Time;
+using UserStack.Transport;
+using UserStack.Udp;
 using UserStack.Wire;
 
 namespace UserStack;
@@ -29,7 +32,12 @@ public sealed class NetStack : INetworkNode
         Arp = new ArpLayer(this);
         Ipv4 = new Ipv4Layer(this);
         Icmp = new IcmpLayer(this);
+        Raw = new RawLayer(this);
+        var secret = options.Secret.Length > 0 ? options.Secret : new byte[32];
+        Udp = new UdpLayer(this, new EphemeralPortAllocator(options.EphemeralPortFirst, options.EphemeralPortLast, secret));
         Ipv4.Register(IpProtocol.Icmp, Icmp);
+        Ipv4.Register(IpProtocol.Udp, Udp);
+        Icmp.RegisterErrorHandler(IpProtocol.Udp, Udp);
     }
 
     public StackOptions Options { get; }
@@ -41,6 +49,8 @@ public sealed class NetStack : INetworkNode
     public ArpLayer Arp { get; }
     public Ipv4Layer Ipv4 { get; }
     public IcmpLayer Icmp { get; }
+    public RawLayer Raw { get; }
+    public UdpLayer Udp { get; }
 
     /// <summary>Brings the interface up: announces our address with a gratuitous ARP.</summary>
     public void Start(Instant now) => Arp.AnnounceGratuitous(now);

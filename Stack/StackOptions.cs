@@ -20,6 +20,11 @@ public sealed record StackOptions
     public int IcmpErrorBurst { get; init; } = 50;
     /// <summary>First IPv4 Identification value; the host picks it at random.</summary>
     public ushort InitialIdentification { get; init; }
+    /// <summary>Ephemeral port range (RFC 6335 8.1.2: 49152-65535 by default).</summary>
+    public ushort EphemeralPortFirst { get; init; } = 49152;
+    public ushort EphemeralPortLast { get; init; } = 65535;
+    /// <summary>Secret key for RFC 6056 port selection (and, later, RFC 6528 ISNs); the host draws it at random.</summary>
+    public byte[] Secret { get; init; } = [];
 
     public const int MinimumMtu = 68; // RFC 791: every host must handle 68-byte datagrams
     public const int MaximumMtu = 65535 - EthernetFrame.HeaderLength;
@@ -33,6 +38,7 @@ public sealed record StackOptions
             throw new ArgumentException($"{a} cannot be an interface address", nameof(Address));
         if (Address.PrefixLength < 31 && (a == Address.Network || a == Address.SubnetBroadcast))
             throw new ArgumentException($"{a} is the network or broadcast address of {Address.Network}/{Address.PrefixLength}", nameof(Address));
+        if (EphemeralPortFirst == 0 || EphemeralPortLast < EphemeralPortFirst) throw new ArgumentException($"ephemeral port range {EphemeralPortFirst}-{EphemeralPortLast} is empty or includes port 0");
         if (Gateway is { } g && !Address.Contains(g)) throw new ArgumentException($"gateway {g} is not on {Address.Network}/{Address.PrefixLength}", nameof(Gateway));
     }
 }

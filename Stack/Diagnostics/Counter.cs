@@ -26,4 +26,13 @@ public enum Counter : byte
     IcmpEchoRepliesSent,
     IcmpEchoRepliesReceived,
     IcmpOtherReceived,
+    IcmpErrorsSent,
+    IcmpErrorsToSockets,
+
+    UdpReceived,
+    UdpDelivered,
+    UdpSent,
+
+    RawDelivered,
+    RawSent,
 }

@@ -1,6 +1,7 @@
 using UserStack.Diagnostics;
 using UserStack.Ip;
 using UserStack.Time;
+using UserStack.Transport;
 using UserStack.Wire;
 
 namespace UserStack.Icmp;
@@ -18,12 +19,16 @@ public sealed class IcmpLayer : IIpProtocolHandler
 
     private readonly NetStack stack;
     private readonly TokenBucket errorLimiter;
+    private readonly IIcmpErrorHandler?[] errorHandlers = new IIcmpErrorHandler?[256];
 
     internal IcmpLayer(NetStack stack)
     {
         this.stack = stack;
         errorLimiter = new TokenBucket(stack.Options.IcmpErrorsPerSecond, stack.Options.IcmpErrorBurst);
     }
+
+    /// <summary>Registers the transport that gets errors about datagrams of <paramref name="protocol"/>.</summary>
+    public void RegisterErrorHandler(IpProtocol protocol, IIcmpErrorHandler handler) => errorHandlers[(int)protocol] = handler;
 
     public void Receive(in Ipv4Packet ip, Instant now)
     {
@@ -40,8 +45,14 @@ public sealed class IcmpLayer : IIpProtocolHandler
             case IcmpType.EchoReply:
                 stack.Counters.Increment(Counter.IcmpEchoRepliesReceived);
                 break;
-            case IcmpType.DestinationUnreachable or IcmpType.SourceQuench or IcmpType.Redirect or IcmpType.TimeExceeded
-                or IcmpType.ParameterProblem or IcmpType.Timestamp or IcmpType.TimestampReply:
+            case IcmpType.DestinationUnreachable or IcmpType.TimeExceeded or IcmpType.ParameterProblem:
+                stack.Counters.Increment(Counter.IcmpOtherReceived);
+                // RFC 1122 3.2.2: pass the error to the transport that sent the quoted datagram.
+                if (QuotedDatagram.TryRead(icmp.Payload, out var quoted) && quoted.Source == stack.Ipv4.Address)
+                    errorHandlers[(int)quoted.Protocol]?.ReceiveError(icmp.Type, icmp.Code, quoted, now);
+                break;
+            case IcmpType.SourceQuench or IcmpType.Redirect or IcmpType.Timestamp or IcmpType.TimestampReply:
+                // RFC 6633: source quench is ignored; a host with one route has no use for redirects.
                 stack.Counters.Increment(Counter.IcmpOtherReceived);
                 break;
             default:
@@ -84,8 +95,27 @@ public sealed class IcmpLayer : IIpProtocolHandler
         var buffer = stack.Ipv4.PayloadBuffer;
         original.Bytes[..quoted].CopyTo(buffer[IcmpPacket.HeaderLength..]);
         new IcmpRepr(type, code, 0, quoted).Write(buffer);
-        return stack.Ipv4.Send(stack.Ipv4.Address, original.Source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, now);
+        if (!stack.Ipv4.Send(stack.Ipv4.Address, original.Source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, now)) return false;
+        stack.Counters.Increment(Counter.IcmpErrorsSent);
+        return true;
     }
+
+    /// <summary>The errno a socket reports for an ICMP error, as Linux's icmp_err_convert does.</summary>
+    public static Errno ToErrno(IcmpType type, byte code) => type switch
+    {
+        IcmpType.DestinationUnreachable => code switch
+        {
+            0 or 6 or 11 => Errno.ENETUNREACH,
+            PortUnreachable => Errno.ECONNREFUSED,
+            ProtocolUnreachable => Errno.ENOPROTOOPT,
+            4 => Errno.EMSGSIZE,
+            5 => Errno.EOPNOTSUPP,
+            _ => Errno.EHOSTUNREACH,
+        },
+        IcmpType.TimeExceeded => Errno.EHOSTUNREACH,
+        IcmpType.ParameterProblem => Errno.EPROTO,
+        _ => Errno.Ok,
+    };
 
     // Informational types are 0, 8, 13, 14, 15, 16, 17, 18; an unreadable message counts as an error.
     private static bool IsError(ReadOnlySpan<byte> icmp) =>

@@ -47,6 +47,7 @@ public sealed class Ipv4Layer
         // Reassembly is not built yet: fragments are dropped and counted, never half-delivered.
         if (packet.IsFragment) { stack.Drop(DropReason.Ipv4Fragment, now); return; }
 
+        stack.Raw.Deliver(packet);
         var handler = handlers[(int)packet.Protocol];
         if (handler is null)
         {

@@ -47,6 +47,8 @@ public enum DropReason : byte
     UdpTruncated,
     UdpBadLength,
     UdpBadChecksum,
+    UdpNoSocket,
+    UdpReceiveBufferFull,
 
     // TCP (RFC 9293)
     TcpTruncated,

@@ -1,0 +1,107 @@
+using UserStack.Wire;
+
+namespace UserStack.Transport;
+
+/// <summary>
+/// The bindings of one transport protocol: local address:port (and, when connected, the remote
+/// address:port) to the socket that owns it. Bind follows BSD: the same port may be shared only by
+/// different specific addresses, or by sockets that all set SO_REUSEADDR. Lookup picks the most
+/// specific match, as Linux's UDP and TCP demultiplexing do.
+/// </summary>
+public sealed class PortTable<T> where T : class, IBoundEndpoint
+{
+    private readonly Dictionary<ushort, List<T>> byPort = new();
+
+    public PortTable(EphemeralPortAllocator ephemeral) => Ephemeral = ephemeral;
+
+    public EphemeralPortAllocator Ephemeral { get; }
+    public int Count { get; private set; }
+    public IEnumerable<T> All => byPort.Values.SelectMany(l => l);
+
+    /// <summary>Whether a socket could take <paramref name="local"/> (port nonzero) without conflict.</summary>
+    public bool CanBind(Endpoint local, bool reuseAddress, Endpoint? remote = null)
+    {
+        if (!byPort.TryGetValue(local.Port, out var list)) return true;
+        foreach (var other in list)
+        {
+            bool overlap = other.Local.Address.IsUnspecified || local.Address.IsUnspecified || other.Local.Address == local.Address;
+            if (!overlap) continue;
+            if (reuseAddress && other.ReuseAddress) continue;
+            // Two connected sockets with different peers can share a local endpoint (TCP's accepted sockets).
+            if (remote is { } r && other.Remote is { } o && r != o) continue;
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Picks the port for <paramref name="requested"/>: itself when nonzero and free, else an
+    /// ephemeral one. EADDRINUSE or EADDRNOTAVAIL (range exhausted) otherwise.
+    /// </summary>
+    public Errno Choose(Endpoint requested, bool reuseAddress, Endpoint? remote, out Endpoint chosen)
+    {
+        if (requested.Port != 0)
+        {
+            chosen = requested;
+            return CanBind(requested, reuseAddress, remote) ? Errno.Ok : Errno.EADDRINUSE;
+        }
+        var address = requested.Address;
+        if (Ephemeral.TryAllocate(address, remote ?? Endpoint.Any, p => !byPort.ContainsKey(p), out var port))
+        {
+            chosen = new Endpoint(address, port);
+            return Errno.Ok;
+        }
+        chosen = default;
+        return Errno.EADDRNOTAVAIL;
+    }
+
+    /// <summary>Enters a socket whose Local (and Remote) are final. Call <see cref="Choose"/> first.</summary>
+    public void Add(T socket)
+    {
+        if (!byPort.TryGetValue(socket.Local.Port, out var list)) byPort[socket.Local.Port] = list = new List<T>(1);
+        list.Add(socket);
+        Count++;
+    }
+
+    public bool Remove(T socket)
+    {
+        if (!byPort.TryGetValue(socket.Local.Port, out var list) || !list.Remove(socket)) return false;
+        if (list.Count == 0) byPort.Remove(socket.Local.Port);
+        Count--;
+        return true;
+    }
+
+    public bool IsPortInUse(ushort port) => byPort.ContainsKey(port);
+
+    /// <summary>The socket a segment from <paramref name="remote"/> to <paramref name="local"/> belongs to: connected beats bound, specific beats wildcard.</summary>
+    public T? Lookup(Endpoint local, Endpoint remote)
+    {
+        if (!byPort.TryGetValue(local.Port, out var list)) return null;
+        T? best = null;
+        int bestScore = -1;
+        foreach (var s in list)
+        {
+            int score = 0;
+            if (!s.Local.Address.IsUnspecified)
+            {
+                if (s.Local.Address != local.Address) continue;
+                score += 1;
+            }
+            if (s.Remote is { } r)
+            {
+                if (r != remote) continue;
+                score += 2;
+            }
+            if (score > bestScore) { best = s; bestScore = score; }
+        }
+        return best;
+    }
+
+    /// <summary>Every socket that should get a copy of a broadcast datagram to this port.</summary>
+    public void ForEachMatch(Endpoint local, Endpoint remote, Action<T> action)
+    {
+        if (!byPort.TryGetValue(local.Port, out var list)) return;
+        foreach (var s in list.ToArray())
+            if ((s.Local.Address.IsUnspecified || s.Local.Address == local.Address) && (s.Remote is not { } r || r == remote)) action(s);
+    }
+}
