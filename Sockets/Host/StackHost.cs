@@ -69,8 +69,8 @@ public sealed class StackHost : IDisposable
         }
     }
 
-    // Under Gate: wake the timer thread if the core now wants to run earlier than planned.
-    private void Reschedule()
+    /// <summary>Call under <see cref="Gate"/> after changing protocol state from outside a frame or timer (a socket call).</summary>
+    public void Reschedule()
     {
         if (Stack.NextDeadline < scheduled) timerWake.Set();
     }

@@ -1,4 +1,9 @@
 using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using UserStack.Sockets.Apps;
+using UserStack.Sockets.Daemons;
 using UserStack.Diagnostics;
 using UserStack.Drivers;
 using UserStack.Drivers.Tap;
@@ -86,6 +91,26 @@ public static class DemoCommand
             var burst = PingResult.Parse(scene.HostExec(TimeSpan.FromSeconds(20), "ping", "-q", "-c", "200", "-i", "0.005", "-W", "2", target).Output);
             checks.Add(("200 pings at 5 ms intervals, none lost", burst.AllAnswered, $"{burst.Received}/{burst.Transmitted} received, avg rtt {burst.RttAverageMs} ms"));
 
+            // 4. UDP: the daemons answer System.Net.Sockets clients on the host side.
+            using (var daemons = new UdpDaemons(scene.Host, DaemonKinds.All))
+            {
+                var ns = scene.Namespace!;
+                output.WriteLine($"\nUDP daemons up: {DaemonKinds.Describe(daemons.Kinds)}");
+                var echo = ns.RunInside(() => UdpExchange(StackAddress.Address, 7, "hello, UserStack"u8.ToArray()));
+                checks.Add(("UDP echo (port 7) answers a kernel socket", echo.Reply == "hello, UserStack", echo.Detail));
+                var day = ns.RunInside(() => UdpExchange(StackAddress.Address, 13, []));
+                output.WriteLine($"  daytime says: {day.Reply?.TrimEnd()}");
+                checks.Add(("UDP daytime (port 13) tells the time", day.Reply?.EndsWith("-UTC\r\n") == true, day.Detail));
+                var closed = ns.RunInside(() => UdpExchange(StackAddress.Address, 9999, [1]));
+                checks.Add(("a closed UDP port refuses (ICMP port unreachable)", closed.Error == SocketError.ConnectionRefused, closed.Detail));
+            }
+
+            // 5. From inside the stack: ping the host side through a raw socket.
+            var fromStack = new Pinger(scene.Host).Run(HostAddress.Address, 3, 56, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(2));
+            output.WriteLine($"\nustack ping {HostAddress.Address}: {fromStack.Received}/{fromStack.Transmitted} answered" +
+                             (fromStack.Replies.Count > 0 ? $", avg {fromStack.Replies.Average(r => r.RoundTrip.TotalMilliseconds):0.000} ms" : ""));
+            checks.Add(("the stack pings the host (raw ICMP socket)", fromStack.Received == fromStack.Transmitted, $"{fromStack.Received}/{fromStack.Transmitted}"));
+
             var counters = scene.Stack.Counters;
             checks.Add(("the stack answered every echo it counted", counters[Counter.IcmpEchoRepliesSent] == counters[Counter.IcmpEchoRequestsReceived], $"{counters[Counter.IcmpEchoRequestsReceived]} requests, {counters[Counter.IcmpEchoRepliesSent]} replies"));
             checks.Add(("no internal errors", scene.Host.InternalErrors == 0, scene.Host.LastInternalError?.Message ?? "none"));
@@ -102,6 +127,22 @@ public static class DemoCommand
             ? $"\ndemo passed: {checks.Count} checks; namespace {options.Namespace} and TAP {options.TapName} removed"
             : $"\ndemo FAILED: {failed} of {checks.Count} checks failed");
         return failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>A connected kernel UDP socket: send one datagram, wait 2 s for one answer.</summary>
+    private static (string? Reply, SocketError? Error, string Detail) UdpExchange(Ipv4Address address, int port, byte[] payload)
+    {
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 2000 };
+        try
+        {
+            client.Connect(new IPEndPoint(address.ToIPAddress(), port));
+            client.Send(payload);
+            var buffer = new byte[2048];
+            int n = client.Receive(buffer);
+            var text = Encoding.ASCII.GetString(buffer, 0, n);
+            return (text, null, $"{n} bytes back");
+        }
+        catch (SocketException e) { return (null, e.SocketErrorCode, e.SocketErrorCode.ToString()); }
     }
 
     private static string Indent(string text) => string.Concat(text.TrimEnd().Split('\n').Select(l => "  " + l + "\n"));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using UserStack.Drivers;
 using UserStack.Drivers.Tap;
+using UserStack.Sockets.Daemons;
 using UserStack.Tools.Scene;
 using UserStack.Wire;
 
@@ -12,38 +13,22 @@ public static class UpCommand
 {
     public static Command Create()
     {
-        var tap = new Option<string>("--tap") { Description = "TAP interface to create or attach to", Required = true };
-        var ip = new Option<string>("--ip") { Description = "the stack's address and prefix, e.g. 10.0.0.2/24", Required = true };
-        var hostIp = new Option<string?>("--host-ip") { Description = "address for the kernel's side of the TAP, e.g. 10.0.0.1/24" };
-        var netns = new Option<string?>("--netns") { Description = "move the TAP into this network namespace (created if missing) and configure the host side there" };
-        var gateway = new Option<string?>("--gateway") { Description = "default gateway for off-link destinations" };
-        var mac = new Option<string?>("--mac") { Description = "the stack's MAC address (default: random, locally administered)" };
-        var mtu = new Option<int>("--mtu") { Description = "IP MTU of the link", DefaultValueFactory = _ => 1500 };
-        var pcap = new Option<string?>("--pcap") { Description = "write every frame in and out to this pcap file" };
-        var trace = new Option<bool>("--trace") { Description = "print every frame, drop and ARP change as it happens" };
-
-        var command = new Command("up", "Run UserStack on a TAP device until interrupted") { tap, ip, hostIp, netns, gateway, mac, mtu, pcap, trace };
+        var scene = new SceneArguments();
+        var daemons = new Option<string?>("--daemons") { Description = "start these services on the stack: echo,discard,daytime,chargen or all" };
+        var command = new Command("up", "Run UserStack on a TAP device until interrupted");
+        scene.AddTo(command);
+        command.Options.Add(daemons);
         command.SetAction((result, cancel) =>
         {
             SceneOptions options;
+            IReadOnlyList<DaemonKind> kinds;
             try
             {
-                options = new SceneOptions
-                {
-                    TapName = result.GetValue(tap)!,
-                    StackAddress = Ipv4Cidr.Parse(result.GetValue(ip)!),
-                    HostAddress = result.GetValue(hostIp) is { } h ? Ipv4Cidr.Parse(h) : null,
-                    Namespace = result.GetValue(netns),
-                    Gateway = result.GetValue(gateway) is { } g ? Ipv4Address.Parse(g) : null,
-                    Mac = result.GetValue(mac) is { } m ? MacAddress.Parse(m) : null,
-                    Mtu = result.GetValue(mtu),
-                    PcapPath = result.GetValue(pcap),
-                    Trace = result.GetValue(trace) ? new ConsoleTrace(Console.Out) : null,
-                    AllowHostNamespace = true, // the user asked for it (a note is printed)
-                };
+                options = scene.Read(result);
+                kinds = result.GetValue(daemons) is { } d ? DaemonKinds.Parse(d) : [];
             }
             catch (FormatException e) { return Fail(e.Message); }
-            return Task.FromResult(Run(options, cancel));
+            return Task.FromResult(Run(options, kinds, cancel));
         });
         return command;
     }
@@ -54,7 +39,7 @@ public static class UpCommand
         return Task.FromResult(2);
     }
 
-    public static int Run(SceneOptions options, CancellationToken cancel)
+    public static int Run(SceneOptions options, IReadOnlyList<DaemonKind> daemons, CancellationToken cancel)
     {
         if (!TapDevice.IsAvailable(out var reason))
         {
@@ -78,12 +63,21 @@ public static class UpCommand
         using var onCancel = cancel.Register(stop.Set);
         using (scene)
         {
+            UdpDaemons? udp = null;
+            try { udp = daemons.Count > 0 ? new UdpDaemons(scene.Host, daemons) : null; }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                Console.Error.WriteLine($"ustack up: cannot start daemons: {e.Message}");
+                return 2;
+            }
             var s = scene.Stack.Options;
             Console.WriteLine($"ready ip={s.Address} mac={s.HardwareAddress} tap={scene.Device.Name} mtu={s.Mtu}" +
                               (options.HostAddress is { } h ? $" host-ip={h}" : "") +
-                              (scene.Namespace is { } ns ? $" netns={ns.Name}" : ""));
+                              (scene.Namespace is { } ns ? $" netns={ns.Name}" : "") +
+                              (daemons.Count > 0 ? $" udp={DaemonKinds.Describe(daemons)}" : ""));
             Console.Out.Flush();
             stop.Wait();
+            udp?.Dispose();
         }
         Console.WriteLine("stopped; counters:");
         Console.WriteLine(scene.Stack.Counters.ToString());

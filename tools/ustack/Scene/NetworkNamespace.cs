@@ -1,11 +1,18 @@
+using System.Runtime.InteropServices;
+
 namespace UserStack.Tools.Scene;
 
 /// <summary>
 /// A Linux network namespace handled through iproute2 (`ip netns`). Everything our tests and
 /// demos configure lives in one of these, never in the machine's own namespace.
 /// </summary>
-public sealed class NetworkNamespace : IDisposable
+public sealed partial class NetworkNamespace : IDisposable
 {
+    private const int CLONE_NEWNET = 0x40000000;
+
+    [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
+    private static partial int SetNs(int fd, int type);
+
     private readonly bool owned;
     private bool disposed;
 
@@ -63,6 +70,32 @@ public sealed class NetworkNamespace : IDisposable
 
     /// <summary>Moves an interface of the current namespace into this one (it keeps working for its owner).</summary>
     public void Adopt(string interfaceName) => Shell.Run("ip", "link", "set", interfaceName, "netns", Name).ThrowIfFailed();
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on a fresh thread that has entered this namespace (setns),
+    /// so that sockets it creates live there: a System.Net.Sockets client on the host side,
+    /// without a second process. The thread ends afterwards; sockets keep their namespace.
+    /// </summary>
+    public T RunInside<T>(Func<T> action)
+    {
+        T result = default!;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                using var handle = File.OpenHandle($"/var/run/netns/{Name}");
+                if (SetNs((int)handle.DangerousGetHandle(), CLONE_NEWNET) != 0)
+                    throw new InvalidOperationException($"setns({Name}) failed: errno {Marshal.GetLastPInvokeError()} (needs root)");
+                result = action();
+            }
+            catch (Exception e) { failure = e; }
+        }) { IsBackground = true, Name = $"netns:{Name}" };
+        thread.Start();
+        thread.Join();
+        if (failure is not null) throw new AggregateException($"inside namespace {Name}", failure);
+        return result;
+    }
 
     private static void Validate(string name)
     {

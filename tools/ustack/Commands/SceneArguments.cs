@@ -1,0 +1,39 @@
+using System.CommandLine;
+using UserStack.Tools.Scene;
+using UserStack.Wire;
+
+namespace UserStack.Tools.Commands;
+
+/// <summary>The options that describe a TAP scene, shared by `up` and `ping`.</summary>
+public sealed class SceneArguments
+{
+    public Option<string> Tap { get; } = new("--tap") { Description = "TAP interface to create or attach to", Required = true };
+    public Option<string> Ip { get; } = new("--ip") { Description = "the stack's address and prefix, e.g. 10.0.0.2/24", Required = true };
+    public Option<string?> HostIp { get; } = new("--host-ip") { Description = "address for the kernel's side of the TAP, e.g. 10.0.0.1/24" };
+    public Option<string?> Netns { get; } = new("--netns") { Description = "move the TAP into this network namespace (created if missing) and configure the host side there" };
+    public Option<string?> Gateway { get; } = new("--gateway") { Description = "default gateway for off-link destinations" };
+    public Option<string?> Mac { get; } = new("--mac") { Description = "the stack's MAC address (default: random, locally administered)" };
+    public Option<int> Mtu { get; } = new("--mtu") { Description = "IP MTU of the link", DefaultValueFactory = _ => 1500 };
+    public Option<string?> Pcap { get; } = new("--pcap") { Description = "write every frame in and out to this pcap file" };
+    public Option<bool> Trace { get; } = new("--trace") { Description = "print every frame, drop and ARP change as it happens" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { Tap, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace }) command.Options.Add(o);
+    }
+
+    /// <summary>The scene these options describe; FormatException with the offending text when one is malformed.</summary>
+    public SceneOptions Read(ParseResult result) => new()
+    {
+        TapName = result.GetValue(Tap)!,
+        StackAddress = Ipv4Cidr.Parse(result.GetValue(Ip)!),
+        HostAddress = result.GetValue(HostIp) is { } h ? Ipv4Cidr.Parse(h) : null,
+        Namespace = result.GetValue(Netns),
+        Gateway = result.GetValue(Gateway) is { } g ? Ipv4Address.Parse(g) : null,
+        Mac = result.GetValue(Mac) is { } m ? MacAddress.Parse(m) : null,
+        Mtu = result.GetValue(Mtu),
+        PcapPath = result.GetValue(Pcap),
+        Trace = result.GetValue(Trace) ? new ConsoleTrace(Console.Out) : null,
+        AllowHostNamespace = true, // the user asked for it (a note is printed)
+    };
+}
