@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-# 1. System packages the tests use: ip (iproute2), ping (iputils-ping), libpcap for SharpPcap.
+# 1. System packages the tests use: ip (iproute2), ping (iputils-ping), nc (netcat-openbsd), libpcap for SharpPcap.
 need=()
 command -v ip   >/dev/null 2>&1 || need+=(iproute2)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+command -v nc   >/dev/null 2>&1 || need+=(netcat-openbsd)
 ldconfig -p 2>/dev/null | grep -q 'libpcap\.so' || need+=(libpcap0.8)
 if ((${#need[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
