@@ -16,10 +16,11 @@ public sealed class SceneArguments
     public Option<int> Mtu { get; } = new("--mtu") { Description = "IP MTU of the link", DefaultValueFactory = _ => 1500 };
     public Option<string?> Pcap { get; } = new("--pcap") { Description = "write every frame in and out to this pcap file" };
     public Option<bool> Trace { get; } = new("--trace") { Description = "print every frame, drop and ARP change as it happens" };
+    public Option<string> EphemeralPorts { get; } = new("--ephemeral-ports") { Description = "range of automatically chosen local ports, FIRST-LAST", DefaultValueFactory = _ => "49152-65535" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Tap, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace }) command.Options.Add(o);
+        foreach (var o in new Option[] { Tap, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace, EphemeralPorts }) command.Options.Add(o);
     }
 
     /// <summary>The scene these options describe; FormatException with the offending text when one is malformed.</summary>
@@ -35,5 +36,14 @@ public sealed class SceneArguments
         PcapPath = result.GetValue(Pcap),
         Trace = result.GetValue(Trace) ? new ConsoleTrace(Console.Out) : null,
         AllowHostNamespace = true, // the user asked for it (a note is printed)
+        EphemeralPorts = ParseRange(result.GetValue(EphemeralPorts)!),
     };
+
+    private static (ushort, ushort) ParseRange(string text)
+    {
+        var parts = text.Split('-');
+        if (parts.Length == 2 && ushort.TryParse(parts[0], out var first) && ushort.TryParse(parts[1], out var last) && first > 0 && first <= last)
+            return (first, last);
+        throw new FormatException($"'{text}' is not a port range FIRST-LAST with 1 <= FIRST <= LAST <= 65535");
+    }
 }

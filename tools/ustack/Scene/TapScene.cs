@@ -19,6 +19,8 @@ public sealed record SceneOptions
     public Ipv4Address? Gateway { get; init; }
     public int Mtu { get; init; } = 1500;
     public string? PcapPath { get; init; }
+    /// <summary>Where ephemeral ports come from (RFC 6335 8.1.2 by default).</summary>
+    public (ushort First, ushort Last) EphemeralPorts { get; init; } = (49152, 65535);
     public ITraceSink? Trace { get; init; }
     /// <summary>
     /// Only `ustack up` run by a user without --netns sets this: it allows a host address in the
@@ -58,6 +60,9 @@ public sealed class TapScene : IDisposable
             Gateway = options.Gateway,
             Mtu = options.Mtu,
             InitialIdentification = (ushort)Random.Shared.Next(65536),
+            Secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32),
+            EphemeralPortFirst = options.EphemeralPorts.First,
+            EphemeralPortLast = options.EphemeralPorts.Last,
         };
         stackOptions.Validate();
         if (options.HostAddress is { } h && h.Address == options.StackAddress.Address)
