@@ -5,6 +5,7 @@ using UserStack.Link;
 using UserStack.Raw;
 using UserStack.Time;
 using UserStack.Transport;
+using UserStack.Tcp;
 using UserStack.Udp;
 using UserStack.Wire;
 
@@ -35,6 +36,9 @@ public sealed class NetStack : INetworkNode
         Raw = new RawLayer(this);
         var secret = options.Secret.Length > 0 ? options.Secret : new byte[32];
         Udp = new UdpLayer(this, new EphemeralPortAllocator(options.EphemeralPortFirst, options.EphemeralPortLast, secret));
+        Tcp = new TcpLayer(this, new EphemeralPortAllocator(options.EphemeralPortFirst, options.EphemeralPortLast, secret), secret, options.Tcp);
+        Ipv4.Register(IpProtocol.Tcp, Tcp);
+        Icmp.RegisterErrorHandler(IpProtocol.Tcp, Tcp);
         Ipv4.Register(IpProtocol.Icmp, Icmp);
         Ipv4.Register(IpProtocol.Udp, Udp);
         Icmp.RegisterErrorHandler(IpProtocol.Udp, Udp);
@@ -51,6 +55,7 @@ public sealed class NetStack : INetworkNode
     public IcmpLayer Icmp { get; }
     public RawLayer Raw { get; }
     public UdpLayer Udp { get; }
+    public TcpLayer Tcp { get; }
 
     /// <summary>Brings the interface up: announces our address with a gratuitous ARP.</summary>
     public void Start(Instant now) => Arp.AnnounceGratuitous(now);
@@ -65,10 +70,14 @@ public sealed class NetStack : INetworkNode
     }
 
     /// <summary>Fires every timer due at <paramref name="now"/>.</summary>
-    public void Poll(Instant now) => Arp.Poll(now);
+    public void Poll(Instant now)
+    {
+        Arp.Poll(now);
+        Tcp.Poll(now);
+    }
 
     /// <summary>When <see cref="Poll"/> next has work; <see cref="Instant.MaxValue"/> when idle.</summary>
-    public Instant NextDeadline => Arp.NextDeadline;
+    public Instant NextDeadline => Instant.Min(Arp.NextDeadline, Tcp.NextDeadline);
 
     internal void Drop(DropReason reason, Instant now)
     {

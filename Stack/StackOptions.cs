@@ -25,6 +25,7 @@ public sealed record StackOptions
     public ushort EphemeralPortLast { get; init; } = 65535;
     /// <summary>Secret key for RFC 6056 port selection (and, later, RFC 6528 ISNs); the host draws it at random.</summary>
     public byte[] Secret { get; init; } = [];
+    public Tcp.TcpOptions Tcp { get; init; } = new();
 
     public const int MinimumMtu = 68; // RFC 791: every host must handle 68-byte datagrams
     public const int MaximumMtu = 65535 - EthernetFrame.HeaderLength;

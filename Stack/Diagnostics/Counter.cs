@@ -35,4 +35,14 @@ public enum Counter : byte
 
     RawDelivered,
     RawSent,
+
+    TcpReceived,
+    TcpSent,
+    TcpResetsSent,
+    TcpRetransmissions,
+    TcpFastRetransmissions,
+    TcpChallengeAcks,
+    TcpActiveOpens,
+    TcpPassiveOpens,
+    TcpTimeouts,
 }

@@ -26,3 +26,6 @@ public interface ITraceSink
 {
     void Write(TraceEvent e);
 }
+
+/// <summary>A TCP connection moved from one RFC 9293 state to another.</summary>
+public sealed record TcpStateChanged(Instant Time, string Connection, string From, string To) : TraceEvent(Time);

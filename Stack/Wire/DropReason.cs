@@ -55,4 +55,10 @@ public enum DropReason : byte
     TcpBadDataOffset,
     TcpBadChecksum,
     TcpBadOption,
+    TcpNoConnection,
+    TcpNotAcceptable,
+    TcpBadAck,
+    TcpListenOverflow,
+    TcpOutOfOrderOverflow,
+    TcpNoAck,
 }

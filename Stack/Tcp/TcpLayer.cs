@@ -1,0 +1,237 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using UserStack.Diagnostics;
+using UserStack.Icmp;
+using UserStack.Ip;
+using UserStack.Time;
+using UserStack.Transport;
+using UserStack.Wire;
+
+namespace UserStack.Tcp;
+
+/// <summary>
+/// TCP (RFC 9293): finds the connection of each segment, answers segments for no connection
+/// with RST (3.10.7.1), handles LISTEN (3.10.7.2) and hands everything else to the connection's
+/// SEGMENT ARRIVES; builds outgoing segments; runs the connections' timers.
+/// </summary>
+public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
+{
+    private readonly NetStack stack;
+    private readonly byte[] secret;
+    private readonly HashSet<TcpConnection> live = new();
+    private readonly List<TcpConnection> due = new();
+
+    internal TcpLayer(NetStack stack, EphemeralPortAllocator ephemeral, byte[] secret, TcpOptions options)
+    {
+        this.stack = stack;
+        this.secret = secret;
+        Options = options;
+        Table = new PortTable<TcpConnection>(ephemeral);
+    }
+
+    public TcpOptions Options { get; }
+    public PortTable<TcpConnection> Table { get; }
+    public IReadOnlyCollection<TcpConnection> Connections => live;
+    internal Counters Counters => stack.Counters;
+    /// <summary>Our MSS: the MTU less the IPv4 and TCP headers (RFC 9293 3.7.1).</summary>
+    public int OurMss => stack.Ipv4.Mtu - Ipv4Packet.MinimumHeaderLength - TcpSegment.MinimumHeaderLength;
+
+    public TcpConnection Open() => new(this, Options);
+
+    public Errno Bind(TcpConnection c, Endpoint local)
+    {
+        if (c.InTable) return Errno.EINVAL;
+        if (!local.Address.IsUnspecified && local.Address != stack.Ipv4.Address) return Errno.EADDRNOTAVAIL;
+        var e = Table.Choose(local, c.ReuseAddress, null, out var chosen);
+        if (e != Errno.Ok) return e;
+        c.Local = chosen;
+        Table.Add(c);
+        c.InTable = true;
+        return Errno.Ok;
+    }
+
+    public Errno Listen(TcpConnection c, int backlog, Instant now)
+    {
+        if (c.State is not (TcpState.Closed or TcpState.Listen) || c.Remote is not null) return Errno.EINVAL;
+        if (!c.InTable)
+        {
+            var e = Bind(c, Endpoint.Any);
+            if (e != Errno.Ok) return e;
+        }
+        c.Listen(backlog, now);
+        return Errno.Ok;
+    }
+
+    public Errno Connect(TcpConnection c, Endpoint remote, Instant now)
+    {
+        if (c.State == TcpState.Listen) return Errno.EINVAL;
+        if (c.State is TcpState.SynSent or TcpState.SynReceived) return Errno.EALREADY;
+        if (c.State != TcpState.Closed || c.Remote is not null) return Errno.EISCONN;
+        if (remote.Port == 0 || remote.Address.IsUnspecified || remote.Address.IsMulticast || stack.Ipv4.IsBroadcast(remote.Address)) return Errno.EINVAL;
+        if (!stack.Routes.TryGetNextHop(remote.Address, out _)) return Errno.ENETUNREACH;
+        if (c.InTable)
+        {
+            if (Table.Lookup(c.Local with { Address = stack.Ipv4.Address }, remote) is { Remote: not null }) return Errno.EADDRINUSE;
+            Table.Remove(c);
+        }
+        else
+        {
+            var e = Table.Choose(Endpoint.Any, c.ReuseAddress, remote, out var chosen);
+            if (e != Errno.Ok) return e;
+            c.Local = chosen;
+        }
+        c.Remote = remote;
+        Table.Add(c);
+        c.InTable = true;
+        live.Add(c);
+        c.Open(InitialSequenceNumber(c.Local, remote, now), now);
+        return Errno.Ok;
+    }
+
+    /// <summary>RFC 6528: ISN = M + F(local, remote, secret), M a 4-microsecond clock.</summary>
+    private SeqNumber InitialSequenceNumber(Endpoint local, Endpoint remote, Instant now)
+    {
+        Span<byte> input = stackalloc byte[12];
+        (local.Address.IsUnspecified ? stack.Ipv4.Address : local.Address).Write(input);
+        BinaryPrimitives.WriteUInt16BigEndian(input[4..], local.Port);
+        remote.Address.Write(input[6..]);
+        BinaryPrimitives.WriteUInt16BigEndian(input[10..], remote.Port);
+        Span<byte> hash = stackalloc byte[32];
+        HMACSHA256.HashData(secret, input, hash);
+        return new SeqNumber(unchecked((uint)(now.Microseconds / 4) + BinaryPrimitives.ReadUInt32BigEndian(hash)));
+    }
+
+    public void Receive(in Ipv4Packet ip, Instant now)
+    {
+        if (stack.Ipv4.IsBroadcast(ip.Destination)) { Drop(DropReason.TcpNoConnection, now); return; } // TCP is unicast only
+        if (!TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out var why)) { Drop(why, now); return; }
+        Counters.Increment(Counter.TcpReceived);
+        var local = new Endpoint(ip.Destination, seg.DestinationPort);
+        var remote = new Endpoint(ip.Source, seg.SourcePort);
+        var c = Table.Lookup(local, remote);
+
+        if (c is null || c.State == TcpState.Closed) { NoConnection(seg, local, remote, now); return; }
+        if (c.State == TcpState.Listen) { ListenArrives(c, seg, local, remote, now); return; }
+        c.SegmentArrives(seg, now);
+    }
+
+    // RFC 9293 3.10.7.1: If the state is CLOSED, every segment but a RST gets a RST.
+    private void NoConnection(in TcpSegment seg, Endpoint local, Endpoint remote, Instant now)
+    {
+        Drop(DropReason.TcpNoConnection, now);
+        var flags = seg.Flags;
+        if ((flags & TcpFlags.Rst) != 0) return;
+        if ((flags & TcpFlags.Ack) != 0) SendReset(seg.Acknowledgment, null, TcpFlags.Rst, local, remote, now);
+        else
+        {
+            int length = seg.Payload.Length + ((flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
+            SendReset(new SeqNumber(0), seg.Sequence + length, TcpFlags.Rst | TcpFlags.Ack, local, remote, now);
+        }
+    }
+
+    // RFC 9293 3.10.7.2: If the state is LISTEN.
+    private void ListenArrives(TcpConnection listener, in TcpSegment seg, Endpoint local, Endpoint remote, Instant now)
+    {
+        var flags = seg.Flags;
+        if ((flags & TcpFlags.Rst) != 0) return;                                               // first: ignore RST
+        if ((flags & TcpFlags.Ack) != 0) { SendReset(seg.Acknowledgment, null, TcpFlags.Rst, local, remote, now); return; } // second: ACK gets RST
+        if ((flags & TcpFlags.Syn) == 0) { Drop(DropReason.TcpNoAck, now); return; }            // fourth: anything else is dropped
+        if (listener.AcceptQueueLength + PendingChildren(listener) >= listener.Backlog) { Drop(DropReason.TcpListenOverflow, now); return; }
+
+        // Third: the SYN. A new connection in SYN-RECEIVED, sharing the listener's port.
+        var child = Open();
+        child.ReuseAddress = listener.ReuseAddress;
+        child.Local = local;
+        child.Remote = remote;
+        Table.Add(child);
+        child.InTable = true;
+        live.Add(child);
+        child.AcceptSyn(listener, seg, InitialSequenceNumber(local, remote, now), now);
+    }
+
+    private int PendingChildren(TcpConnection listener) => live.Count(c => c.Parent == listener && c.State == TcpState.SynReceived);
+
+    /// <summary>RFC 1122 4.2.3.9 / RFC 5461: an ICMP hard error during the handshake ends the attempt.</summary>
+    public void ReceiveError(IcmpType type, byte code, in QuotedDatagram quoted, Instant now)
+    {
+        if (quoted.Transport.Length < 8) return;
+        var local = new Endpoint(quoted.Source, BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport));
+        var remote = new Endpoint(quoted.Destination, BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport[2..]));
+        var c = Table.Lookup(local, remote);
+        if (c?.Remote is null || c.State != TcpState.SynSent) return;
+        var error = IcmpLayer.ToErrno(type, code);
+        if (error is Errno.ECONNREFUSED or Errno.ENOPROTOOPT or Errno.EHOSTUNREACH or Errno.ENETUNREACH)
+        {
+            Counters.Increment(Counter.IcmpErrorsToSockets);
+            c.Terminate(now, error == Errno.ENOPROTOOPT ? Errno.ECONNREFUSED : error);
+        }
+    }
+
+    internal Instant NextDeadline
+    {
+        get
+        {
+            var next = Instant.MaxValue;
+            foreach (var c in live) next = Instant.Min(next, c.NextDeadline);
+            return next;
+        }
+    }
+
+    internal void Poll(Instant now)
+    {
+        due.Clear();
+        foreach (var c in live) if (c.NextDeadline <= now) due.Add(c);
+        foreach (var c in due) if (c.State != TcpState.Closed) c.OnTimers(now);
+    }
+
+    /// <summary>Called when a connection enters CLOSED: it leaves the table and the timer set.</summary>
+    internal void Forget(TcpConnection c)
+    {
+        if (c.InTable) { Table.Remove(c); c.InTable = false; }
+        live.Remove(c);
+    }
+
+    /// <summary>Called by the socket layer: an unconnected (or listening) endpoint the app closed.</summary>
+    public void Close(TcpConnection c, Instant now)
+    {
+        c.Close(now);
+        if (c.State == TcpState.Closed) Forget(c);
+    }
+
+    // ---- segments out --------------------------------------------------------------------
+
+    internal void SendControl(TcpConnection c, SeqNumber sequence, TcpFlags flags, bool withMss, Instant now)
+    {
+        var ack = (flags & TcpFlags.Ack) != 0 ? c.ReceiveNext : default;
+        var options = withMss ? new TcpOptionsRepr(MaximumSegmentSize: (ushort)OurMss) : default;
+        var repr = new TcpRepr(c.Local.Port, c.Remote!.Value.Port, sequence, ack, flags, (ushort)c.ReceiveWindow, 0, options, 0);
+        Transmit(repr, c.Local.Address, c.Remote.Value.Address, now);
+    }
+
+    internal void SendData(TcpConnection c, SeqNumber sequence, TcpFlags flags, int offset, int length, Instant now)
+    {
+        var repr = new TcpRepr(c.Local.Port, c.Remote!.Value.Port, sequence, c.ReceiveNext, flags, (ushort)c.ReceiveWindow, 0, default, length);
+        var buffer = stack.Ipv4.PayloadBuffer;
+        c.SendBuffer.Peek(offset, buffer.Slice(repr.HeaderLength, length));
+        Transmit(repr, c.Local.Address, c.Remote.Value.Address, now);
+    }
+
+    internal void SendReset(SeqNumber sequence, SeqNumber? ack, TcpFlags flags, Endpoint local, Endpoint remote, Instant now)
+    {
+        Counters.Increment(Counter.TcpResetsSent);
+        var repr = new TcpRepr(local.Port, remote.Port, sequence, ack ?? default, flags, 0);
+        Transmit(repr, local.Address, remote.Address, now);
+    }
+
+    private void Transmit(in TcpRepr repr, Ipv4Address source, Ipv4Address destination, Instant now)
+    {
+        if (source.IsUnspecified) source = stack.Ipv4.Address;
+        repr.Write(stack.Ipv4.PayloadBuffer, source, destination);
+        if (stack.Ipv4.Send(source, destination, IpProtocol.Tcp, repr.Length, now)) Counters.Increment(Counter.TcpSent);
+    }
+
+    internal void Drop(DropReason reason, Instant now) => stack.Drop(reason, now);
+
+    internal void Trace(TcpConnection c, TcpState from, TcpState to, Instant now) =>
+        stack.Trace?.Write(new TcpStateChanged(now, $"{c.Local}-{c.Remote?.ToString() ?? "*"}", from.ToString(), to.ToString()));
+}

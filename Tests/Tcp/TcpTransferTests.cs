@@ -1,0 +1,166 @@
+using System.Security.Cryptography;
+using UserStack.Diagnostics;
+using UserStack.Drivers.Virtual;
+using UserStack.Tcp;
+using UserStack.Transport;
+using UserStack.Wire;
+
+namespace UserStack.Tests.Tcp;
+
+/// <summary>Two stacks talk TCP over the virtual wire; the apps are pumped between wire events.</summary>
+public class TcpTransferTests
+{
+    private static readonly Ipv4Address AddressA = Ipv4Address.Parse("10.5.0.1");
+    private static readonly Ipv4Address AddressB = Ipv4Address.Parse("10.5.0.2");
+
+    private sealed class World
+    {
+        public required VirtualWire Wire { get; init; }
+        public required NetStack A { get; init; }
+        public required NetStack B { get; init; }
+    }
+
+    private static World Build(int seed, WireFaults faults, TcpOptions? tcp = null)
+    {
+        var wire = new VirtualWire(seed, faults);
+        var pa = wire.CreatePort("A");
+        var pb = wire.CreatePort("B");
+        var a = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:05:01"), Address = new Ipv4Cidr(AddressA, 24), Secret = [1], Tcp = tcp ?? new TcpOptions() }, pa);
+        var b = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:05:02"), Address = new Ipv4Cidr(AddressB, 24), Secret = [2], Tcp = tcp ?? new TcpOptions() }, pb);
+        pa.Connect(a);
+        pb.Connect(b);
+        return new World { Wire = wire, A = a, B = b };
+    }
+
+    /// <summary>A sends <paramref name="data"/> to B and closes; B reads to the end and closes. Returns what B read.</summary>
+    private static (byte[] Received, TcpConnection Client, TcpConnection Server) Transfer(World w, byte[] data, TimeSpan limit)
+    {
+        var listener = w.B.Tcp.Open();
+        Assert.That(w.B.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 80)), Is.EqualTo(Errno.Ok));
+        Assert.That(w.B.Tcp.Listen(listener, 8, w.Wire.Now), Is.EqualTo(Errno.Ok));
+        var client = w.A.Tcp.Open();
+        Assert.That(w.A.Tcp.Connect(client, new Endpoint(AddressB, 80), w.Wire.Now), Is.EqualTo(Errno.Ok));
+
+        TcpConnection? server = null;
+        var received = new MemoryStream();
+        int sent = 0;
+        bool clientClosed = false, serverClosed = false;
+        var buffer = new byte[65536];
+        bool done = w.Wire.RunUntil(() =>
+        {
+            var now = w.Wire.Now;
+            server ??= listener.TakeAccepted();
+            if (client.State.IsSynchronized() && sent < data.Length)
+                sent += client.Send(data.AsSpan(sent), now, out _);
+            if (sent == data.Length && !clientClosed) { w.A.Tcp.Close(client, now); clientClosed = true; }
+            if (server is not null)
+            {
+                while (true)
+                {
+                    int n = server.Receive(buffer, false, now, out var e);
+                    if (n > 0) { received.Write(buffer, 0, n); continue; }
+                    if (e == Errno.Ok && server.FinReceived && !serverClosed) { w.B.Tcp.Close(server, now); serverClosed = true; }
+                    break;
+                }
+            }
+            return serverClosed && client.State is TcpState.TimeWait or TcpState.Closed && server!.State == TcpState.Closed;
+        }, limit);
+        Assert.That(done, Is.True, $"transfer did not finish: sent {sent}, received {received.Length}, client {client.State}, server {server?.State}; wire {w.Wire.Statistics}\nA:\n{w.A.Counters}\nB:\n{w.B.Counters}");
+        return (received.ToArray(), client, server!);
+    }
+
+    [Test]
+    public void A_clean_handshake_transfer_and_close_walk_the_rfc_states()
+    {
+        var w = Build(1, new WireFaults { Delay = TimeSpan.FromMilliseconds(1) });
+        var data = RandomNumberGenerator.GetBytes(100_000);
+        var (received, client, server) = Transfer(w, data, TimeSpan.FromSeconds(30));
+        Assert.That(received, Is.EqualTo(data));
+        Assert.That(client.State, Is.EqualTo(TcpState.TimeWait), "the side that closed first waits 2 MSL");
+        Assert.That(server.State, Is.EqualTo(TcpState.Closed));
+        Assert.That(w.A.Counters[Counter.TcpRetransmissions] + w.B.Counters[Counter.TcpRetransmissions], Is.Zero);
+        w.Wire.RunFor(TimeSpan.FromSeconds(61));
+        Assert.That(client.State, Is.EqualTo(TcpState.Closed), "TIME-WAIT ends after 2 MSL");
+        Assert.That(w.A.Tcp.Connections, Is.Empty);
+    }
+
+    [Test]
+    public void Over_a_lossy_wire_every_byte_arrives_in_order([Range(1, 20)] int seed)
+    {
+        var faults = new WireFaults { Drop = 0.05, Duplicate = 0.05, Reorder = 0.1, Corrupt = 0.05, Delay = TimeSpan.FromMilliseconds(2), Jitter = TimeSpan.FromMilliseconds(2) };
+        var w = Build(seed, WireFaults.None);
+        // ARP first on a clean wire (it has no checksum; see the echo simulation).
+        w.A.Ipv4.PayloadBuffer[0] = 0;
+        w.A.Ipv4.Send(AddressA, AddressB, (IpProtocol)253, 1, w.Wire.Now);
+        w.Wire.RunFor(TimeSpan.FromMilliseconds(50));
+        w.Wire.Faults = faults;
+        var data = RandomNumberGenerator.GetBytes(300_000);
+        var (received, _, _) = Transfer(w, data, TimeSpan.FromMinutes(10));
+        Assert.That(SHA256.HashData(received), Is.EqualTo(SHA256.HashData(data)));
+    }
+
+    [Test]
+    public void Connecting_to_a_closed_port_is_refused_by_rst()
+    {
+        var w = Build(3, new WireFaults { Delay = TimeSpan.FromMilliseconds(1) });
+        var client = w.A.Tcp.Open();
+        w.A.Tcp.Connect(client, new Endpoint(AddressB, 81), w.Wire.Now);
+        w.Wire.RunUntil(() => client.State == TcpState.Closed, TimeSpan.FromSeconds(5));
+        Assert.That(client.State, Is.EqualTo(TcpState.Closed));
+        Assert.That(client.TakeError(), Is.EqualTo(Errno.ECONNREFUSED));
+        Assert.That(w.B.Counters[Counter.TcpResetsSent], Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_dead_peer_ends_in_timed_out_not_a_hang()
+    {
+        var w = Build(4, new WireFaults { Delay = TimeSpan.FromMilliseconds(1) });
+        var listener = w.B.Tcp.Open();
+        w.B.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 80));
+        w.B.Tcp.Listen(listener, 8, w.Wire.Now);
+        var client = w.A.Tcp.Open();
+        w.A.Tcp.Connect(client, new Endpoint(AddressB, 80), w.Wire.Now);
+        w.Wire.RunUntil(() => client.State == TcpState.Established, TimeSpan.FromSeconds(5));
+        w.Wire.Faults = new WireFaults { Drop = 1.0 };
+        client.Send(new byte[1000], w.Wire.Now, out _);
+        Assert.That(w.Wire.RunUntil(() => client.State == TcpState.Closed, TimeSpan.FromHours(1)), Is.True);
+        Assert.That(client.TakeError(), Is.EqualTo(Errno.ETIMEDOUT));
+        Assert.That(w.A.Counters[Counter.TcpRetransmissions], Is.EqualTo(w.A.Options.Tcp.MaxRetransmissions));
+    }
+
+    [Test]
+    public void Simultaneous_open_reaches_established_on_both_sides()
+    {
+        var w = Build(5, new WireFaults { Delay = TimeSpan.FromMilliseconds(5) });
+        var a = w.A.Tcp.Open();
+        var b = w.B.Tcp.Open();
+        w.A.Tcp.Bind(a, new Endpoint(Ipv4Address.Any, 5000));
+        w.B.Tcp.Bind(b, new Endpoint(Ipv4Address.Any, 6000));
+        // Resolve ARP both ways first so that the two SYNs cross on the wire.
+        w.A.Ipv4.Send(AddressA, AddressB, (IpProtocol)253, 0, w.Wire.Now);
+        w.Wire.RunFor(TimeSpan.FromMilliseconds(50));
+        w.A.Tcp.Connect(a, new Endpoint(AddressB, 6000), w.Wire.Now);
+        w.B.Tcp.Connect(b, new Endpoint(AddressA, 5000), w.Wire.Now);
+        w.Wire.RunUntil(() => a.State == TcpState.Established && b.State == TcpState.Established, TimeSpan.FromSeconds(10));
+        Assert.That((a.State, b.State), Is.EqualTo((TcpState.Established, TcpState.Established)));
+    }
+
+    [Test]
+    public void Simultaneous_close_passes_through_closing_to_time_wait()
+    {
+        var w = Build(6, new WireFaults { Delay = TimeSpan.FromMilliseconds(5) });
+        var listener = w.B.Tcp.Open();
+        w.B.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 80));
+        w.B.Tcp.Listen(listener, 8, w.Wire.Now);
+        var client = w.A.Tcp.Open();
+        w.A.Tcp.Connect(client, new Endpoint(AddressB, 80), w.Wire.Now);
+        TcpConnection? server = null;
+        w.Wire.RunUntil(() => (server ??= listener.TakeAccepted()) is not null && client.State == TcpState.Established, TimeSpan.FromSeconds(5));
+        var seen = new List<TcpState>();
+        w.A.Tcp.Close(client, w.Wire.Now);
+        w.B.Tcp.Close(server!, w.Wire.Now);
+        w.Wire.RunUntil(() => { if (seen.LastOrDefault() != client.State) seen.Add(client.State); return client.State == TcpState.TimeWait && server!.State == TcpState.TimeWait; }, TimeSpan.FromSeconds(10));
+        Assert.That(seen, Does.Contain(TcpState.Closing));
+        Assert.That(server!.State, Is.EqualTo(TcpState.TimeWait));
+    }
+}
