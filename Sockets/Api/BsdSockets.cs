@@ -68,7 +68,29 @@ public sealed class BsdSockets(StackHost host)
     }
 
     public int Bind(int fd, Endpoint local) => TryGet(fd, out var s) ? Result(s.TryBind(local)) : -1;
+    /// <summary>connect(): for a non-blocking stream socket -1 with EINPROGRESS; then poll writability and read SO_ERROR, as in C.</summary>
     public int Connect(int fd, Endpoint remote) => TryGet(fd, out var s) ? Result(s.TryConnect(remote)) : -1;
+
+    public int Listen(int fd, int backlog) => TryGet(fd, out var s) ? Result(s.TryListen(backlog)) : -1;
+
+    /// <summary>accept(): a new descriptor for the next connection, and the peer's address.</summary>
+    public int Accept(int fd, out Endpoint peer)
+    {
+        peer = default;
+        if (!TryGet(fd, out var s)) return -1;
+        var e = s.TryAccept(out var child);
+        if (e != Errno.Ok) return Fail(e);
+        child!.TryGetPeerName(out peer);
+        lock (table)
+        {
+            while (descriptors.ContainsKey(nextDescriptor)) nextDescriptor = nextDescriptor == int.MaxValue ? 3 : nextDescriptor + 1;
+            int newFd = nextDescriptor++;
+            descriptors[newFd] = child;
+            return newFd;
+        }
+    }
+
+    public int Shutdown(int fd, SocketShutdown how) => TryGet(fd, out var s) ? Result(s.TryShutdown(how)) : -1;
 
     public int SendTo(int fd, ReadOnlySpan<byte> data, SocketFlags flags, Endpoint? to)
     {
@@ -155,6 +177,8 @@ public sealed class BsdSockets(StackHost host)
             case (SocketOptionLevel.Socket, SocketOptionName.ReceiveTimeout) when value >= 0: s.ReceiveTimeout = value == 0 ? null : TimeSpan.FromMilliseconds(value); return 0;
             case (SocketOptionLevel.Socket, SocketOptionName.SendTimeout) when value >= 0: s.SendTimeout = value == 0 ? null : TimeSpan.FromMilliseconds(value); return 0;
             case (SocketOptionLevel.IP, SocketOptionName.IpTimeToLive) when value is >= 1 and <= 255: s.TimeToLive = (byte)value; return 0;
+            // SO_LINGER as seconds: -1 off, 0 = close() resets the connection.
+            case (SocketOptionLevel.Socket, SocketOptionName.Linger): s.Linger = value < 0 ? null : TimeSpan.FromSeconds(value); return 0;
             case (SocketOptionLevel.Socket or SocketOptionLevel.IP, SocketOptionName.ReceiveBuffer or SocketOptionName.SendBuffer or SocketOptionName.ReceiveTimeout or SocketOptionName.SendTimeout or SocketOptionName.IpTimeToLive):
                 return Fail(Errno.EINVAL);
             default: return Fail(Errno.ENOPROTOOPT);
@@ -176,6 +200,7 @@ public sealed class BsdSockets(StackHost host)
             case (SocketOptionLevel.Socket, SocketOptionName.Type): value = (int)s.Type; return 0;
             case (SocketOptionLevel.Socket, SocketOptionName.Error): value = (int)s.TakePendingError(); return 0;
             case (SocketOptionLevel.IP, SocketOptionName.IpTimeToLive): value = s.TimeToLive; return 0;
+            case (SocketOptionLevel.Socket, SocketOptionName.Linger): value = s.Linger is { } l ? (int)l.TotalSeconds : -1; return 0;
             default: return Fail(Errno.ENOPROTOOPT);
         }
     }

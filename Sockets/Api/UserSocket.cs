@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using UserStack.Raw;
 using UserStack.Sockets.Host;
 using UserStack.Transport;
+using UserStack.Tcp;
 using UserStack.Udp;
 using UserStack.Wire;
 
@@ -16,16 +17,19 @@ public readonly record struct ReceiveResult(int Length, Endpoint From, bool Trun
 /// an <see cref="Errno"/> instead and back the descriptor API (<see cref="BsdSockets"/>).
 /// Every call takes the host's one lock; blocking waits release it.
 /// </summary>
-public sealed class UserSocket : IDisposable
+public sealed partial class UserSocket : IDisposable
 {
     private readonly StackHost host;
     private readonly UdpSocket? udp;
     private readonly RawSocket? raw;
+    private readonly TcpConnection? tcp;
     private readonly List<TaskCompletionSource> waiters = new();
     private bool closed;
 
-    private UserSocket(StackHost host, SocketType type, ProtocolType protocol, UdpSocket? udp, RawSocket? raw)
+    private UserSocket(StackHost host, SocketType type, ProtocolType protocol, UdpSocket? udp, RawSocket? raw, TcpConnection? tcp = null)
     {
+        this.tcp = tcp;
+        if (tcp is not null) tcp.Signal = Wake;
         this.host = host;
         Type = type;
         Protocol = protocol;
@@ -63,8 +67,11 @@ public sealed class UserSocket : IDisposable
                     return Errno.Ok;
                 case SocketType.Raw:
                     return Errno.EPROTONOSUPPORT;
+                case SocketType.Stream when protocol is ProtocolType.Tcp or ProtocolType.Unspecified or ProtocolType.IP:
+                    socket = new UserSocket(host, type, ProtocolType.Tcp, null, null, host.Stack.Tcp.Open());
+                    return Errno.Ok;
                 case SocketType.Stream:
-                    return Errno.EPROTONOSUPPORT; // TCP arrives with issue 4
+                    return Errno.EPROTONOSUPPORT;
                 default:
                     return Errno.ESOCKTNOSUPPORT;
             }
@@ -86,6 +93,7 @@ public sealed class UserSocket : IDisposable
         lock (host.Gate)
         {
             if (closed) return Errno.EBADF;
+            if (tcp is not null) return host.Stack.Tcp.Bind(tcp, local);
             if (udp is not null) return host.Stack.Udp.Bind(udp, local);
             return host.Stack.Raw.Bind(raw!, local.Address);
         }
@@ -93,6 +101,7 @@ public sealed class UserSocket : IDisposable
 
     public Errno TryConnect(Endpoint remote)
     {
+        if (tcp is not null) return TryConnectStream(remote);
         lock (host.Gate)
         {
             if (closed) return Errno.EBADF;
@@ -104,6 +113,11 @@ public sealed class UserSocket : IDisposable
     /// <summary>sendto(): one datagram; <paramref name="to"/> null sends to the connected peer.</summary>
     public Errno TrySendTo(ReadOnlySpan<byte> data, Endpoint? to, out int sent)
     {
+        if (tcp is not null)
+        {
+            if (to is not null) { sent = 0; return IsStreamConnected ? Errno.EISCONN : Errno.ENOTCONN; }
+            return TrySendStream(data, SocketFlags.None, out sent);
+        }
         sent = 0;
         lock (host.Gate)
         {
@@ -125,6 +139,12 @@ public sealed class UserSocket : IDisposable
     /// </summary>
     public Errno TryReceiveFrom(Span<byte> buffer, SocketFlags flags, out ReceiveResult result)
     {
+        if (tcp is not null)
+        {
+            var se = TryReceiveStream(buffer, flags, out int n);
+            result = new ReceiveResult(n, tcp.Remote ?? default, false);
+            return se;
+        }
         result = default;
         bool peek = (flags & SocketFlags.Peek) != 0;
         bool wait = Blocking && (flags & (SocketFlags)0x40) == 0; // 0x40 = MSG_DONTWAIT
@@ -170,7 +190,7 @@ public sealed class UserSocket : IDisposable
     {
         lock (host.Gate)
         {
-            local = udp is not null ? udp.Local : new Endpoint(raw!.LocalAddress, 0);
+            local = tcp is not null ? tcp.Local : udp is not null ? udp.Local : new Endpoint(raw!.LocalAddress, 0);
             return closed ? Errno.EBADF : Errno.Ok;
         }
     }
@@ -181,6 +201,7 @@ public sealed class UserSocket : IDisposable
         {
             remote = default;
             if (closed) return Errno.EBADF;
+            if (tcp is not null) { if (tcp.Remote is not { } t || tcp.State is TcpState.Closed or TcpState.Listen or TcpState.SynSent) return Errno.ENOTCONN; remote = t; return Errno.Ok; }
             if (udp is not null) { if (udp.Remote is not { } r) return Errno.ENOTCONN; remote = r; return Errno.Ok; }
             if (raw!.RemoteAddress is not { } a) return Errno.ENOTCONN;
             remote = new Endpoint(a, 0);
@@ -191,55 +212,55 @@ public sealed class UserSocket : IDisposable
     /// <summary>FIONREAD: bytes of the next datagram (Linux's answer for UDP and raw sockets).</summary>
     public int Available
     {
-        get { lock (host.Gate) return udp?.NextDatagramLength ?? raw!.NextDatagramLength; }
+        get { lock (host.Gate) return tcp?.Available ?? udp?.NextDatagramLength ?? raw!.NextDatagramLength; }
     }
 
     public bool IsReadable { get { lock (host.Gate) return IsReadableLocked; } }
-    private bool IsReadableLocked => closed || (udp?.IsReadable ?? (raw!.IsReadable || raw.PendingError != Errno.Ok));
-    /// <summary>Datagram sockets never wait to send.</summary>
-    public bool IsWritable => true;
-    public bool HasError { get { lock (host.Gate) return (udp?.PendingError ?? raw!.PendingError) != Errno.Ok; } }
+    private bool IsReadableLocked => closed || (tcp?.IsReadable ?? udp?.IsReadable ?? (raw!.IsReadable || raw.PendingError != Errno.Ok));
+    /// <summary>Datagram sockets never wait to send; a stream socket can when its send buffer is full.</summary>
+    public bool IsWritable { get { lock (host.Gate) return tcp is null || closed || tcp.IsWritable && !tcp.IsConnecting; } }
+    public bool HasError { get { lock (host.Gate) return (tcp?.PendingError ?? udp?.PendingError ?? raw!.PendingError) != Errno.Ok; } }
 
     // ---- options ---------------------------------------------------------------------------
 
     public bool ReuseAddress
     {
-        get { lock (host.Gate) return udp?.ReuseAddress ?? false; }
-        set { lock (host.Gate) if (udp is not null) udp.ReuseAddress = value; }
+        get { lock (host.Gate) return tcp?.ReuseAddress ?? udp?.ReuseAddress ?? false; }
+        set { lock (host.Gate) { if (tcp is not null) tcp.ReuseAddress = value; else if (udp is not null) udp.ReuseAddress = value; } }
     }
 
     public bool Broadcast
     {
-        get { lock (host.Gate) return udp?.Broadcast ?? raw!.Broadcast; }
-        set { lock (host.Gate) { if (udp is not null) udp.Broadcast = value; else raw!.Broadcast = value; } }
+        get { lock (host.Gate) return tcp is null && (udp?.Broadcast ?? raw!.Broadcast); }
+        set { lock (host.Gate) { if (udp is not null) udp.Broadcast = value; else if (raw is not null) raw.Broadcast = value; } }
     }
 
     public int ReceiveBufferSize
     {
-        get { lock (host.Gate) return udp?.ReceiveBufferSize ?? raw!.ReceiveBufferSize; }
-        set { lock (host.Gate) { if (udp is not null) udp.ReceiveBufferSize = value; else raw!.ReceiveBufferSize = value; } }
+        get { lock (host.Gate) return tcp?.ReceiveBufferCapacity ?? udp?.ReceiveBufferSize ?? raw!.ReceiveBufferSize; }
+        set { lock (host.Gate) { if (udp is not null) udp.ReceiveBufferSize = value; else if (raw is not null) raw.ReceiveBufferSize = value; } } // TCP buffers are fixed by TcpOptions
     }
 
     public int SendBufferSize
     {
-        get { lock (host.Gate) return udp?.SendBufferSize ?? raw!.SendBufferSize; }
-        set { lock (host.Gate) { if (udp is not null) udp.SendBufferSize = value; else raw!.SendBufferSize = value; } }
+        get { lock (host.Gate) return tcp?.SendBufferCapacity ?? udp?.SendBufferSize ?? raw!.SendBufferSize; }
+        set { lock (host.Gate) { if (udp is not null) udp.SendBufferSize = value; else if (raw is not null) raw.SendBufferSize = value; } }
     }
 
     /// <summary>IP_TTL of outgoing datagrams.</summary>
     public byte TimeToLive
     {
-        get { lock (host.Gate) return udp?.TimeToLive ?? raw!.TimeToLive; }
-        set { lock (host.Gate) { if (udp is not null) udp.TimeToLive = value; else raw!.TimeToLive = value; } }
+        get { lock (host.Gate) return tcp is not null ? Ipv4Repr.DefaultTimeToLive : udp?.TimeToLive ?? raw!.TimeToLive; }
+        set { lock (host.Gate) { if (udp is not null) udp.TimeToLive = value; else if (raw is not null) raw.TimeToLive = value; } }
     }
 
     /// <summary>SO_ERROR: reads and clears the pending asynchronous error.</summary>
     public Errno TakePendingError() { lock (host.Gate) return TakeError(); }
 
-    private Errno TakeError() => udp?.TakeError() ?? raw!.TakeError();
+    private Errno TakeError() => tcp?.TakeError() ?? udp?.TakeError() ?? raw!.TakeError();
 
     /// <summary>Datagrams this socket lost because its receive buffer was full.</summary>
-    public long ReceiveBufferDrops { get { lock (host.Gate) return udp?.ReceiveBufferDrops ?? raw!.ReceiveBufferDrops; } }
+    public long ReceiveBufferDrops { get { lock (host.Gate) return tcp is not null ? 0 : udp?.ReceiveBufferDrops ?? raw!.ReceiveBufferDrops; } }
 
     // ---- the idiomatic face ----------------------------------------------------------------
 
@@ -295,7 +316,13 @@ public sealed class UserSocket : IDisposable
         {
             if (closed) return;
             closed = true;
-            if (udp is not null) host.Stack.Udp.Close(udp);
+            if (tcp is not null)
+            {
+                if (Linger == TimeSpan.Zero) { tcp.Abort(host.Now, Errno.Ok); host.Stack.Tcp.Close(tcp, host.Now); }
+                else host.Stack.Tcp.Close(tcp, host.Now);
+                host.Reschedule();
+            }
+            else if (udp is not null) host.Stack.Udp.Close(udp);
             else host.Stack.Raw.Close(raw!);
             Wake();
         }
@@ -303,5 +330,5 @@ public sealed class UserSocket : IDisposable
 
     public void Dispose() => Close();
 
-    public override string ToString() { lock (host.Gate) return udp?.ToString() ?? raw!.ToString(); }
+    public override string ToString() { lock (host.Gate) return tcp?.ToString() ?? udp?.ToString() ?? raw!.ToString(); }
 }

@@ -10,11 +10,12 @@ public enum DaemonKind
     Discard = 9,
     Daytime = 13,
     Chargen = 19,
+    Http = 80,
 }
 
 public static class DaemonKinds
 {
-    public static IReadOnlyList<DaemonKind> All { get; } = [DaemonKind.Echo, DaemonKind.Discard, DaemonKind.Daytime, DaemonKind.Chargen];
+    public static IReadOnlyList<DaemonKind> All { get; } = [DaemonKind.Echo, DaemonKind.Discard, DaemonKind.Daytime, DaemonKind.Chargen, DaemonKind.Http];
 
     /// <summary>Parses "all" or a comma-separated list such as "echo,daytime".</summary>
     public static IReadOnlyList<DaemonKind> Parse(string text)

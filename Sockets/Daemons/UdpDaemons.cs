@@ -19,7 +19,7 @@ public sealed class UdpDaemons : IDisposable
     {
         try
         {
-            foreach (var kind in kinds)
+            foreach (var kind in kinds.Where(k => k != DaemonKind.Http))
             {
                 var socket = UserSocket.Udp(host);
                 socket.Bind(new Endpoint(Wire.Ipv4Address.Any, kind.Port()));

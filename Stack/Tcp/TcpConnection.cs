@@ -139,10 +139,10 @@ public sealed partial class TcpConnection : IBoundEndpoint
 
     public bool CanAccept => acceptQueue.Count > 0;
 
-    internal TcpConnection? TakeAccepted() => acceptQueue.TryDequeue(out var c) ? c : null;
+    public TcpConnection? TakeAccepted() => acceptQueue.TryDequeue(out var c) ? c : null;
 
     /// <summary>SEND: queues as much as the send buffer takes and transmits what the window allows.</summary>
-    internal int Send(ReadOnlySpan<byte> data, Instant now, out Errno error)
+    public int Send(ReadOnlySpan<byte> data, Instant now, out Errno error)
     {
         error = TakeError();
         if (error != Errno.Ok) return 0;
@@ -154,13 +154,17 @@ public sealed partial class TcpConnection : IBoundEndpoint
     }
 
     public int SendBufferFree => SendBuffer.Free;
+    public int SendBufferCapacity => SendBuffer.Capacity;
+    public int ReceiveBufferCapacity => ReceiveBuffer.Capacity;
+    /// <summary>Bytes queued to send that the peer has not acknowledged yet.</summary>
+    public int Unacknowledged => SendBuffer.Count;
     public bool IsWritable => State.CanSend() && !finQueued && SendBuffer.Free > 0 || PendingError != Errno.Ok || State == TcpState.Closed;
     public int Available => ReceiveBuffer.Count;
     public bool IsReadable => ReceiveBuffer.Count > 0 || FinReceived || PendingError != Errno.Ok || State == TcpState.Closed || acceptQueue.Count > 0;
     public bool IsConnecting => State is TcpState.SynSent or TcpState.SynReceived;
 
     /// <summary>RECEIVE: takes in-order bytes; 0 with EOF once the peer's FIN was read.</summary>
-    internal int Receive(Span<byte> destination, bool peek, Instant now, out Errno error)
+    public int Receive(Span<byte> destination, bool peek, Instant now, out Errno error)
     {
         error = Errno.Ok;
         if (ReceiveBuffer.Count == 0)
@@ -200,7 +204,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     }
 
     /// <summary>shutdown(SHUT_WR): queue our FIN.</summary>
-    internal void ShutdownWrite(Instant now)
+    public void ShutdownWrite(Instant now)
     {
         if (finQueued) return;
         switch (State)
@@ -215,7 +219,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     }
 
     /// <summary>shutdown(SHUT_RD): no more reading; what arrives is discarded.</summary>
-    internal void ShutdownRead()
+    public void ShutdownRead()
     {
         ReadShutdown = true;
         ReceiveBuffer.Discard(ReceiveBuffer.Count);
@@ -223,7 +227,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     }
 
     /// <summary>ABORT (RFC 9293 3.10.5): RST to the peer and forget the connection.</summary>
-    internal void Abort(Instant now, Errno error)
+    public void Abort(Instant now, Errno error)
     {
         if (State is TcpState.SynReceived or TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait)
             layer.SendControl(this, SendNext, TcpFlags.Rst | TcpFlags.Ack, withMss: false, now);

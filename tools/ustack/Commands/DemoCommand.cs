@@ -105,7 +105,22 @@ public static class DemoCommand
                 checks.Add(("a closed UDP port refuses (ICMP port unreachable)", closed.Error == SocketError.ConnectionRefused, closed.Detail));
             }
 
-            // 5. From inside the stack: ping the host side through a raw socket.
+            // 5. TCP: echo and the HTTP page, from kernel sockets on the host side.
+            using (var tcpDaemons = new TcpDaemons(scene.Host, DaemonKinds.All))
+            {
+                var ns = scene.Namespace!;
+                output.WriteLine($"\nTCP daemons up: {DaemonKinds.Describe(tcpDaemons.Kinds)}");
+                var echo = ns.RunInside(() => TcpExchange(StackAddress.Address, 7, "hello over TCP\n"));
+                checks.Add(("TCP echo (port 7) answers a kernel connection", echo.Reply == "hello over TCP\n", echo.Detail));
+                var page = ns.RunInside(() => TcpExchange(StackAddress.Address, 80, $"GET / HTTP/1.1\r\nHost: {StackAddress.Address}\r\nConnection: close\r\n\r\n"));
+                var firstLine = page.Reply?.Split("\r\n")[0];
+                output.WriteLine($"  GET http://{StackAddress.Address}/ -> {firstLine} ({page.Reply?.Length ?? 0} bytes)");
+                checks.Add(("HTTP: the page about the stack is served", firstLine == "HTTP/1.1 200 OK" && page.Reply!.Contains("UserStack at " + StackAddress), page.Detail));
+                var refused = ns.RunInside(() => TcpExchange(StackAddress.Address, 4444, "x"));
+                checks.Add(("a closed TCP port refuses (RST)", refused.Error == SocketError.ConnectionRefused, refused.Detail));
+            }
+
+            // 6. From inside the stack: ping the host side through a raw socket.
             var fromStack = new Pinger(scene.Host).Run(HostAddress.Address, 3, 56, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(2));
             output.WriteLine($"\nustack ping {HostAddress.Address}: {fromStack.Received}/{fromStack.Transmitted} answered" +
                              (fromStack.Replies.Count > 0 ? $", avg {fromStack.Replies.Average(r => r.RoundTrip.TotalMilliseconds):0.000} ms" : ""));
@@ -141,6 +156,24 @@ public static class DemoCommand
             int n = client.Receive(buffer);
             var text = Encoding.ASCII.GetString(buffer, 0, n);
             return (text, null, $"{n} bytes back");
+        }
+        catch (SocketException e) { return (null, e.SocketErrorCode, e.SocketErrorCode.ToString()); }
+    }
+
+    /// <summary>A kernel TCP connection: send a request, half-close, read everything until the server closes.</summary>
+    private static (string? Reply, SocketError? Error, string Detail) TcpExchange(Ipv4Address address, int port, string request)
+    {
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 5000, SendTimeout = 5000 };
+        try
+        {
+            client.Connect(new IPEndPoint(address.ToIPAddress(), port));
+            client.Send(Encoding.ASCII.GetBytes(request));
+            client.Shutdown(SocketShutdown.Send);
+            var reply = new MemoryStream();
+            var buffer = new byte[8192];
+            int n;
+            while ((n = client.Receive(buffer)) > 0) reply.Write(buffer, 0, n);
+            return (Encoding.UTF8.GetString(reply.ToArray()), null, $"{reply.Length} bytes back");
         }
         catch (SocketException e) { return (null, e.SocketErrorCode, e.SocketErrorCode.ToString()); }
     }

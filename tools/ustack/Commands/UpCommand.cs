@@ -14,7 +14,7 @@ public static class UpCommand
     public static Command Create()
     {
         var scene = new SceneArguments();
-        var daemons = new Option<string?>("--daemons") { Description = "start these services on the stack: echo,discard,daytime,chargen or all" };
+        var daemons = new Option<string?>("--daemons") { Description = "start these services on the stack (UDP and TCP): echo,discard,daytime,chargen,http or all" };
         var command = new Command("up", "Run UserStack on a TAP device until interrupted");
         scene.AddTo(command);
         command.Options.Add(daemons);
@@ -64,7 +64,12 @@ public static class UpCommand
         using (scene)
         {
             UdpDaemons? udp = null;
-            try { udp = daemons.Count > 0 ? new UdpDaemons(scene.Host, daemons) : null; }
+            TcpDaemons? tcp = null;
+            try
+            {
+                udp = daemons.Count > 0 ? new UdpDaemons(scene.Host, daemons) : null;
+                tcp = daemons.Count > 0 ? new TcpDaemons(scene.Host, daemons) : null;
+            }
             catch (System.Net.Sockets.SocketException e)
             {
                 Console.Error.WriteLine($"ustack up: cannot start daemons: {e.Message}");
@@ -74,9 +79,10 @@ public static class UpCommand
             Console.WriteLine($"ready ip={s.Address} mac={s.HardwareAddress} tap={scene.Device.Name} mtu={s.Mtu}" +
                               (options.HostAddress is { } h ? $" host-ip={h}" : "") +
                               (scene.Namespace is { } ns ? $" netns={ns.Name}" : "") +
-                              (daemons.Count > 0 ? $" udp={DaemonKinds.Describe(daemons)}" : ""));
+                              (daemons.Count > 0 ? $" daemons={DaemonKinds.Describe(daemons)}" : ""));
             Console.Out.Flush();
             stop.Wait();
+            tcp?.Dispose();
             udp?.Dispose();
         }
         Console.WriteLine("stopped; counters:");

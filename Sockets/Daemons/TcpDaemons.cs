@@ -1,0 +1,107 @@
+using System.Net.Sockets;
+using UserStack.Sockets.Api;
+using UserStack.Sockets.Host;
+using UserStack.Transport;
+using UserStack.Wire;
+
+namespace UserStack.Sockets.Daemons;
+
+/// <summary>
+/// The TCP side of the small services, async on <see cref="UserSocket"/>: echo (RFC 862) until
+/// the client's FIN, discard (RFC 863), daytime (RFC 867) then close, chargen (RFC 864) until the
+/// client goes away, and HTTP on port 80 (<see cref="HttpDaemon"/>).
+/// </summary>
+public sealed class TcpDaemons : IDisposable
+{
+    private readonly StackHost host;
+    private readonly List<UserSocket> listeners = new();
+    private readonly List<Task> loops = new();
+    private readonly CancellationTokenSource stop = new();
+    private readonly HttpDaemon http;
+
+    public TcpDaemons(StackHost host, IEnumerable<DaemonKind> kinds, DateTime? startedAt = null)
+    {
+        this.host = host;
+        http = new HttpDaemon(host, startedAt ?? DateTime.UtcNow);
+        try
+        {
+            foreach (var kind in kinds)
+            {
+                var listener = UserSocket.Tcp(host);
+                listener.ReuseAddress = true;
+                listener.Bind(new Endpoint(Ipv4Address.Any, kind.Port()));
+                listener.Listen(128);
+                listeners.Add(listener);
+                Kinds.Add(kind);
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        for (int i = 0; i < listeners.Count; i++)
+        {
+            var (kind, listener) = (Kinds[i], listeners[i]);
+            loops.Add(Task.Run(() => AcceptLoop(kind, listener)));
+        }
+    }
+
+    public List<DaemonKind> Kinds { get; } = new();
+    public long Connections => Interlocked.Read(ref connections);
+    private long connections;
+
+    private async Task AcceptLoop(DaemonKind kind, UserSocket listener)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            UserSocket connection;
+            try { connection = await listener.AcceptAsync(stop.Token); }
+            catch (Exception e) when (e is OperationCanceledException or SocketException) { return; }
+            Interlocked.Increment(ref connections);
+            _ = Task.Run(() => Serve(kind, connection));
+        }
+    }
+
+    private async Task Serve(DaemonKind kind, UserSocket connection)
+    {
+        try
+        {
+            switch (kind)
+            {
+                case DaemonKind.Echo:
+                    var buffer = new byte[16384];
+                    while (true)
+                    {
+                        int n = await connection.ReceiveAsync(buffer, stop.Token);
+                        if (n == 0) break;
+                        await connection.SendAsync(buffer.AsMemory(0, n), stop.Token);
+                    }
+                    break;
+                case DaemonKind.Discard:
+                    var sink = new byte[16384];
+                    while (await connection.ReceiveAsync(sink, stop.Token) > 0) { }
+                    break;
+                case DaemonKind.Daytime:
+                    await connection.SendAsync(DaemonKinds.Ascii.GetBytes(DaemonKinds.Daytime(DateTime.UtcNow)), stop.Token);
+                    break;
+                case DaemonKind.Chargen:
+                    // 95 lines of 74 bytes make one full turn of the pattern; send it round and round.
+                    var turn = DaemonKinds.Chargen(95 * 74);
+                    while (true) await connection.SendAsync(turn, stop.Token);
+                case DaemonKind.Http:
+                    await http.Serve(connection, stop.Token);
+                    break;
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException) { }
+        finally { connection.Close(); }
+    }
+
+    public void Dispose()
+    {
+        stop.Cancel();
+        foreach (var l in listeners) l.Close();
+        try { Task.WaitAll(loops.ToArray(), TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+    }
+}
