@@ -81,7 +81,13 @@ public sealed partial class TcpConnection
         if (!IsAcceptable(sequence, length))
         {
             layer.Drop(DropReason.TcpNotAcceptable, now);
-            if ((flags & TcpFlags.Rst) == 0) SendAck(now);
+            // A pure ACK out of window is answered at most twice a second, so that two confused
+            // ends cannot ping-pong forever (Linux tcp_oow_rate_limited); data always gets its ACK.
+            if ((flags & TcpFlags.Rst) == 0 && (length > 0 || now - lastOutOfWindowAck >= TimeSpan.FromMilliseconds(500)))
+            {
+                if (length == 0) lastOutOfWindowAck = now;
+                SendAck(now);
+            }
             if (State == TcpState.TimeWait && (flags & TcpFlags.Fin) != 0) RestartTimeWait(now);
             return;
         }

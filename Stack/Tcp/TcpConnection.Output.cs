@@ -13,6 +13,13 @@ public sealed partial class TcpConnection
     internal void Output(Instant now, bool forceAck = false)
     {
         bool sent = false;
+        if (retransmitPoint is not null && State.IsSynchronized())
+        {
+            // After a timeout, resend what is outstanding before anything new.
+            Recover(now, limit: int.MaxValue);
+            if (retransmitPoint is not null) { if (forceAck) SendAck(now); return; }
+            sent = true;
+        }
         if (State.IsSynchronized())
         {
             while (true)
@@ -100,14 +107,35 @@ public sealed partial class TcpConnection
                 layer.SendControl(this, InitialSendSequence, TcpFlags.Syn | TcpFlags.Ack, withMss: true, now);
                 return;
         }
-        // Go back to SND.UNA and send one segment; ACKs clock out the rest (RFC 5681 3.1 after a timeout).
-        SendNext = SendUnacknowledged;
-        if (finSequence is { } fin && fin >= SendNext) finSequence = null;
-        int window = SendWindow;
-        SendWindow = Math.Max(1, Math.Min(window, SendMss)); // one segment, even into a closed window
-        Output(now);
-        SendWindow = window;
-        if (SendNext == SendUnacknowledged) RetransmitAt = Instant.MaxValue; // nothing to resend (all acked meanwhile)
+        // Go back to SND.UNA (RFC 5681 3.1 after a timeout): resend from there, one segment now,
+        // the rest as ACKs come. SND.NXT itself stays put, so that our ACKs stay acceptable.
+        retransmitPoint = SendUnacknowledged;
+        Recover(now, limit: 1);
+    }
+
+    /// <summary>Resends from the recovery point towards SND.NXT, within the window (at most <paramref name="limit"/> segments).</summary>
+    private void Recover(Instant now, int limit)
+    {
+        while (retransmitPoint is { } point && limit-- > 0)
+        {
+            if (point < SendUnacknowledged) point = SendUnacknowledged;
+            if (point >= SendNext) { retransmitPoint = null; return; }
+            if (finSequence is { } fin && point == fin)
+            {
+                layer.SendControl(this, fin, TcpFlags.Fin | TcpFlags.Ack, withMss: false, now);
+                retransmitPoint = fin + 1;
+                continue;
+            }
+            int offset = point - sendBufferSequence;
+            int end = finSequence is { } f ? f - sendBufferSequence : SendNext - sendBufferSequence;
+            int window = Math.Max(SendWindow, SendMss) - (point - SendUnacknowledged); // one segment even into a closed window
+            int length = Math.Min(Math.Min(end - offset, SendMss), window);
+            if (length <= 0) return;
+            var flags = TcpFlags.Ack;
+            if (finSequence is { } ff && point + length == ff) { flags |= TcpFlags.Fin; }
+            layer.SendData(this, point, flags, offset, length, now);
+            retransmitPoint = point + length + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
+        }
     }
 
     /// <summary>RFC 5681 3.2: resend the segment at SND.UNA without waiting for the timer.</summary>

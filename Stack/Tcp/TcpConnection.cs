@@ -74,6 +74,8 @@ public sealed partial class TcpConnection : IBoundEndpoint
     private (SeqNumber Sequence, Instant SentAt)? timing;
     private int retransmissions;
     private int duplicateAcks;
+    private SeqNumber? retransmitPoint; // where go-back-N recovery resends next after a timeout
+    private Instant lastOutOfWindowAck = new(long.MinValue / 2);
     private TimeSpan persistBackoff;
 
     // Listener state.

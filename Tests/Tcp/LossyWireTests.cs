@@ -1,0 +1,101 @@
+using System.Security.Cryptography;
+using UserStack.Drivers.Virtual;
+using UserStack.Tcp;
+using UserStack.Transport;
+using UserStack.Time;
+using UserStack.Wire;
+
+namespace UserStack.Tests.Tcp;
+
+/// <summary>
+/// The lossy-wire suite: two stacks move 10 MB each way at once over a wire that drops,
+/// duplicates, reorders, corrupts and delays, seeded; both directions must match by SHA-256.
+/// </summary>
+[Category("LossyWire")]
+public class LossyWireTests
+{
+    private const int Size = 10 * 1024 * 1024;
+    private static readonly Ipv4Address AddressA = Ipv4Address.Parse("10.6.0.1");
+    private static readonly Ipv4Address AddressB = Ipv4Address.Parse("10.6.0.2");
+
+    public static IEnumerable<int> Seeds() => Enumerable.Range(1, int.TryParse(Environment.GetEnvironmentVariable("LOSSY_SEEDS"), out var n) ? n : 200);
+
+    [TestCaseSource(nameof(Seeds))]
+    public void Ten_megabytes_each_way_arrive_intact(int seed)
+    {
+        var random = new Random(seed);
+        var faults = new WireFaults
+        {
+            Drop = 0.01 + random.NextDouble() * 0.04,
+            Duplicate = random.NextDouble() * 0.03,
+            Reorder = random.NextDouble() * 0.05,
+            Corrupt = random.NextDouble() * 0.02,
+            Delay = TimeSpan.FromMilliseconds(1 + random.Next(10)),
+            Jitter = TimeSpan.FromMilliseconds(random.Next(3)),
+        };
+        var wire = new VirtualWire(seed, WireFaults.None);
+        var pa = wire.CreatePort("A");
+        var pb = wire.CreatePort("B");
+        var a = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:06:01"), Address = new Ipv4Cidr(AddressA, 24), Secret = [1] }, pa);
+        var b = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:06:02"), Address = new Ipv4Cidr(AddressB, 24), Secret = [2] }, pb);
+        pa.Connect(a);
+        pb.Connect(b);
+        var trace = new RecentEvents();
+        a.Trace = trace.For("A");
+        b.Trace = trace.For("B");
+
+        var listener = b.Tcp.Open();
+        b.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 9000));
+        b.Tcp.Listen(listener, 4, wire.Now);
+        var client = a.Tcp.Open();
+        a.Tcp.Connect(client, new Endpoint(AddressB, 9000), wire.Now);
+        TcpConnection? server = null;
+        Assert.That(wire.RunUntil(() => (server ??= listener.TakeAccepted()) is not null, TimeSpan.FromSeconds(10)), Is.True, "handshake on the clean wire");
+        wire.Faults = faults; // ARP has no checksum (Ethernet's FCS covers it on real wires): faults start after resolution
+
+        var dataA = new byte[Size];
+        var dataB = new byte[Size];
+        random.NextBytes(dataA);
+        random.NextBytes(dataB);
+        var one = new Pump(client, a, dataA);
+        var two = new Pump(server!, b, dataB);
+        bool done = wire.RunUntil(() => { one.Step(wire.Now); two.Step(wire.Now); return one.Done && two.Done; }, TimeSpan.FromHours(2));
+        Assert.That(done, Is.True, $"{trace}\nseed {seed} ({faults}) stalled: A sent {one.Sent} got {one.Received.Length}, B sent {two.Sent} got {two.Received.Length}; {client} / {server}; wire {wire.Statistics}");
+        Assert.That(SHA256.HashData(two.Received.ToArray()), Is.EqualTo(SHA256.HashData(dataA)), "A to B");
+        Assert.That(SHA256.HashData(one.Received.ToArray()), Is.EqualTo(SHA256.HashData(dataB)), "B to A");
+    }
+
+    /// <summary>The last state changes of both stacks, for the message of a failed seed.</summary>
+    private sealed class RecentEvents
+    {
+        private readonly Queue<string> last = new();
+        public Diagnostics.ITraceSink For(string name) => new Sink(this, name);
+        private void Add(string line) { last.Enqueue(line); if (last.Count > 40) last.Dequeue(); }
+        public override string ToString() => string.Join("\n", last);
+        private sealed class Sink(RecentEvents owner, string name) : Diagnostics.ITraceSink
+        {
+            public void Write(Diagnostics.TraceEvent e)
+            {
+                if (e is Diagnostics.TcpStateChanged or Diagnostics.Dropped) owner.Add($"{name} {e}");
+            }
+        }
+    }
+
+    /// <summary>One side's application: writes its data, closes its sending side, reads to the peer's FIN.</summary>
+    private sealed class Pump(TcpConnection c, NetStack stack, byte[] data)
+    {
+        private readonly byte[] buffer = new byte[65536];
+        private bool shut;
+        public int Sent { get; private set; }
+        public MemoryStream Received { get; } = new();
+        public bool Done => shut && c.FinReceived && c.Available == 0;
+
+        public void Step(Instant now)
+        {
+            if (Sent < data.Length) Sent += c.Send(data.AsSpan(Sent), now, out _);
+            if (Sent == data.Length && !shut) { c.ShutdownWrite(now); shut = true; }
+            int n;
+            while ((n = c.Receive(buffer, false, now, out _)) > 0) Received.Write(buffer, 0, n);
+        }
+    }
+}
