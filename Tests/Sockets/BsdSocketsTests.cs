@@ -194,7 +194,7 @@ public class BsdSocketsTests
     {
         Assert.That(a.Bind(999, new Endpoint(Ipv4Address.Any, 1)), Is.EqualTo(-1));
         Assert.That(a.Errno, Is.EqualTo(Errno.EBADF));
-        Assert.That(a.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), Is.EqualTo(-1));
+        Assert.That(a.Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Udp), Is.EqualTo(-1));
         Assert.That(a.Errno, Is.EqualTo(Errno.EPROTONOSUPPORT));
     }
 }
