@@ -132,6 +132,7 @@ public sealed partial class TcpConnection
             int length = Math.Min(Math.Min(end - offset, SendMss), window);
             if (length <= 0) return;
             var flags = TcpFlags.Ack;
+            if (offset + length == SendBuffer.Count) flags |= TcpFlags.Psh; // as when first sent
             if (finSequence is { } ff && point + length == ff) { flags |= TcpFlags.Fin; }
             layer.SendData(this, point, flags, offset, length, now);
             retransmitPoint = point + length + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
@@ -146,7 +147,7 @@ public sealed partial class TcpConnection
         int length = Math.Min(SendMss, Math.Min(SendBuffer.Count - Math.Max(offset, 0), SendMax - SendUnacknowledged));
         if (offset < 0 || length <= 0) return;
         timing = null;
-        layer.SendData(this, SendUnacknowledged, TcpFlags.Ack, offset, length, now);
+        layer.SendData(this, SendUnacknowledged, TcpFlags.Ack | (offset + length == SendBuffer.Count ? TcpFlags.Psh : TcpFlags.None), offset, length, now);
     }
 
     /// <summary>RFC 9293 3.8.6.1: a zero window is probed with one byte, backing off, never giving up.</summary>

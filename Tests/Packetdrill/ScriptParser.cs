@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using UserStack.Wire;
+
+namespace UserStack.Tests.Packetdrill;
+
+/// <summary>When a line happens: absolute seconds, relative to the previous line (+), or any time (*).</summary>
+public readonly record struct ScriptTime(double Seconds, bool Relative, bool Any);
+
+/// <summary>One line of a script.</summary>
+public abstract record ScriptEvent(int Line, ScriptTime Time, string Text);
+
+/// <summary>`&lt;` a segment the script injects, or `&gt;` one it expects from the stack.</summary>
+public sealed record PacketEvent(int Line, ScriptTime Time, string Text, bool Inbound, TcpFlags Flags, uint Start, uint End, uint? Ack, ushort? Window, TcpOptionsRepr? Options)
+    : ScriptEvent(Line, Time, Text)
+{
+    public int Length => (int)(End - Start);
+}
+
+/// <summary>A socket call with its expected result and errno.</summary>
+public sealed record CallEvent(int Line, ScriptTime Time, string Text, string Name, string[] Arguments, long Result, string? Errno)
+    : ScriptEvent(Line, Time, Text);
+
+/// <summary>
+/// Parses the packetdrill language (google/packetdrill): timing, `&lt;`/`&gt;` TCP segments with
+/// flags, relative seq:end(len), ack, win and options, and socket calls with results. The subset
+/// that UserStack's TCP needs; anything else is an error naming the line.
+/// </summary>
+public static partial class ScriptParser
+{
+    public static List<ScriptEvent> Parse(string text)
+    {
+        text = BlockComment().Replace(text, m => new string('\n', m.Value.Count(c => c == '\n')));
+        var events = new List<ScriptEvent>();
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i];
+            int comment = line.IndexOf("//", StringComparison.Ordinal);
+            if (comment >= 0) line = line[..comment];
+            line = line.Trim();
+            if (line.Length == 0) continue;
+            try { events.Add(ParseLine(i + 1, line)); }
+            catch (FormatException e) { throw new FormatException($"line {i + 1}: {e.Message}: {line}"); }
+        }
+        return events;
+    }
+
+    private static ScriptEvent ParseLine(int number, string line)
+    {
+        int space = line.IndexOfAny([' ', '\t']);
+        if (space < 0) throw new FormatException("expected a time and an event");
+        var time = ParseTime(line[..space]);
+        var rest = line[space..].Trim();
+        if (rest.StartsWith('<') || rest.StartsWith('>')) return ParsePacket(number, time, rest);
+        return ParseCall(number, time, rest);
+    }
+
+    private static ScriptTime ParseTime(string text)
+    {
+        if (text == "*") return new ScriptTime(0, false, true);
+        bool relative = text.StartsWith('+');
+        if (!double.TryParse(relative ? text[1..] : text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+            throw new FormatException($"bad time '{text}'");
+        return new ScriptTime(seconds, relative, false);
+    }
+
+    private static PacketEvent ParsePacket(int number, ScriptTime time, string text)
+    {
+        var m = Packet().Match(text);
+        if (!m.Success) throw new FormatException("bad packet line (expected e.g. '< S 0:0(0) win 1000 <mss 1460>')");
+        var flags = TcpFlags.None;
+        foreach (var c in m.Groups["flags"].Value)
+            flags |= c switch
+            {
+                'S' => TcpFlags.Syn, 'F' => TcpFlags.Fin, 'R' => TcpFlags.Rst, 'P' => TcpFlags.Psh, '.' => TcpFlags.Ack,
+                'E' => TcpFlags.Ece, 'W' => TcpFlags.Cwr, 'U' => TcpFlags.Urg,
+                _ => throw new FormatException($"unknown flag '{c}'"),
+            };
+        uint start = uint.Parse(m.Groups["start"].Value), end = uint.Parse(m.Groups["end"].Value), length = uint.Parse(m.Groups["len"].Value);
+        if (end - start != length) throw new FormatException($"{start}:{end} is not {length} bytes");
+        uint? ack = m.Groups["ack"].Success ? uint.Parse(m.Groups["ack"].Value) : null;
+        if (ack is not null) flags |= TcpFlags.Ack;
+        ushort? window = m.Groups["win"].Success ? ushort.Parse(m.Groups["win"].Value) : null;
+        TcpOptionsRepr? options = m.Groups["opts"].Success ? ParseOptions(m.Groups["opts"].Value) : null;
+        return new PacketEvent(number, time, text, text[0] == '<', flags, start, end, ack, window, options);
+    }
+
+    /// <summary>`&lt;...&gt;` means "do not check"; else mss, sackOK, wscale, TS val/ecr, nop, eol.</summary>
+    private static TcpOptionsRepr? ParseOptions(string text)
+    {
+        if (text.Trim() == "...") return null;
+        var repr = new TcpOptionsRepr();
+        foreach (var raw in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = raw.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            repr = parts[0] switch
+            {
+                "mss" => repr with { MaximumSegmentSize = ushort.Parse(parts[1]) },
+                "sackOK" => repr with { SackPermitted = true },
+                "wscale" => repr with { WindowScale = byte.Parse(parts[1]) },
+                "TS" => repr with { Timestamps = (uint.Parse(parts[2]), uint.Parse(parts[4])) },
+                "nop" or "eol" => repr,
+                _ => throw new FormatException($"unknown option '{raw}'"),
+            };
+        }
+        return repr;
+    }
+
+    private static CallEvent ParseCall(int number, ScriptTime time, string text)
+    {
+        var m = Call().Match(text);
+        if (!m.Success) throw new FormatException("bad call (expected e.g. 'listen(3, 1) = 0')");
+        var args = SplitArguments(m.Groups["args"].Value);
+        return new CallEvent(number, time, text, m.Groups["name"].Value, args, long.Parse(m.Groups["result"].Value), m.Groups["errno"].Success ? m.Groups["errno"].Value : null);
+    }
+
+    private static string[] SplitArguments(string text)
+    {
+        var result = new List<string>();
+        int depth = 0, start = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (text[i] is '[' or '{' or '(') depth++;
+            else if (text[i] is ']' or '}' or ')') depth--;
+            else if (text[i] == ',' && depth == 0) { result.Add(text[start..i].Trim()); start = i + 1; }
+        }
+        if (text.Trim().Length > 0) result.Add(text[start..].Trim());
+        return result.ToArray();
+    }
+
+    [GeneratedRegex(@"/\*.*?\*/", RegexOptions.Singleline)]
+    private static partial Regex BlockComment();
+
+    [GeneratedRegex(@"^[<>]\s+(?<flags>[SFRP.EWU]+)\s+(?<start>\d+):(?<end>\d+)\((?<len>\d+)\)(?:\s+ack\s+(?<ack>\d+))?(?:\s+win\s+(?<win>\d+))?(?:\s+<(?<opts>[^>]*)>)?\s*$")]
+    private static partial Regex Packet();
+
+    [GeneratedRegex(@"^(?<name>\w+)\((?<args>.*)\)\s*=\s*(?<result>-?\d+)(?:\s+(?<errno>E[A-Z]+))?(?:\s*\(.*\))?\s*$")]
+    private static partial Regex Call();
+}
