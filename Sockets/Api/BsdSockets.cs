@@ -113,6 +113,12 @@ public sealed class BsdSockets(StackHost host)
 
     public int Recv(int fd, Span<byte> buffer, SocketFlags flags = SocketFlags.None) => RecvFrom(fd, buffer, flags, out _);
 
+    /// <summary>write(2) on a socket: send() without flags.</summary>
+    public int Write(int fd, ReadOnlySpan<byte> data) => Send(fd, data);
+
+    /// <summary>read(2) on a socket: recv() without flags; 0 at end of stream.</summary>
+    public int Read(int fd, Span<byte> buffer) => Recv(fd, buffer);
+
     /// <summary>sendmsg(): gathers the buffers into one datagram.</summary>
     public int SendMsg(int fd, MessageHeader message, SocketFlags flags = SocketFlags.None)
     {

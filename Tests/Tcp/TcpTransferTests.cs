@@ -129,6 +129,27 @@ public class TcpTransferTests
     }
 
     [Test]
+    public void A_full_listen_backlog_drops_further_syns_until_accept_makes_room()
+    {
+        var w = Build(7, new WireFaults { Delay = TimeSpan.FromMilliseconds(1) });
+        var listener = w.B.Tcp.Open();
+        w.B.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 80));
+        w.B.Tcp.Listen(listener, 1, w.Wire.Now);
+        var first = w.A.Tcp.Open();
+        w.A.Tcp.Connect(first, new Endpoint(AddressB, 80), w.Wire.Now);
+        w.Wire.RunUntil(() => first.State == TcpState.Established, TimeSpan.FromSeconds(5));
+        var second = w.A.Tcp.Open();
+        w.A.Tcp.Connect(second, new Endpoint(AddressB, 80), w.Wire.Now);
+        w.Wire.RunFor(TimeSpan.FromMilliseconds(500));
+        Assert.That(second.State, Is.EqualTo(TcpState.SynSent), "the SYN found the queue full and was dropped");
+        Assert.That(w.B.Counters[DropReason.TcpListenOverflow], Is.GreaterThanOrEqualTo(1));
+
+        Assert.That(listener.TakeAccepted(), Is.Not.Null);
+        w.Wire.RunUntil(() => second.State == TcpState.Established, TimeSpan.FromSeconds(10));
+        Assert.That(second.State, Is.EqualTo(TcpState.Established), "the retransmitted SYN got in once accept made room");
+    }
+
+    [Test]
     public void Simultaneous_open_reaches_established_on_both_sides()
     {
         var w = Build(5, new WireFaults { Delay = TimeSpan.FromMilliseconds(5) });
