@@ -136,7 +136,6 @@ public sealed partial class TcpConnection
             if (finQueued) SetState(TcpState.FinWait1, now);
             if (Parent is { } parent)
             {
-                parent.pendingChildren--;
                 parent.acceptQueue.Enqueue(this);
                 parent.Signal?.Invoke();
             }

@@ -82,7 +82,6 @@ public sealed partial class TcpConnection : IBoundEndpoint
     public int Backlog { get; private set; }
     internal TcpConnection? Parent { get; set; }
     private readonly Queue<TcpConnection> acceptQueue = new();
-    private int pendingChildren;
     public int AcceptQueueLength => acceptQueue.Count;
 
     /// <summary>SO_ERROR: why the connection failed, reported once.</summary>
@@ -121,7 +120,6 @@ public sealed partial class TcpConnection : IBoundEndpoint
     internal void AcceptSyn(TcpConnection parent, in TcpSegment syn, SeqNumber iss, Instant now)
     {
         Parent = parent;
-        parent.pendingChildren++;
         InitialReceiveSequence = syn.Sequence;
         ReceiveNext = syn.Sequence + 1;
         InitialSendSequence = iss;
@@ -256,7 +254,6 @@ public sealed partial class TcpConnection : IBoundEndpoint
     {
         if (error != Errno.Ok) PendingError = error;
         RetransmitAt = PersistAt = TimeWaitAt = Instant.MaxValue;
-        if (Parent is { } p && State == TcpState.SynReceived) p.pendingChildren--;
         SetState(TcpState.Closed, now);
         layer.Forget(this);
         while (acceptQueue.TryDequeue(out var child)) child.Abort(now, Errno.ECONNABORTED);

@@ -194,6 +194,9 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     /// <summary>Called by the socket layer: an unconnected (or listening) endpoint the app closed.</summary>
     public void Close(TcpConnection c, Instant now)
     {
+        // A listener takes its half-open connections with it (they could never be accepted).
+        if (c.State == TcpState.Listen)
+            foreach (var child in live.Where(x => x.Parent == c && x.State == TcpState.SynReceived).ToList()) child.Abort(now, Errno.ECONNABORTED);
         c.Close(now);
         if (c.State == TcpState.Closed) Forget(c);
     }
