@@ -12,6 +12,20 @@ public class StreamSocketTests
 {
     private static Endpoint B(ushort port) => new(HostedPair.AddressB, port);
 
+    /// <summary>A listener on B, a client on A connected to it, and the accepted end.</summary>
+    private static (UserSocket Listener, UserSocket Client, UserSocket Server) Connected(HostedPair pair, ushort port)
+    {
+        var listener = UserSocket.Tcp(pair.B);
+        listener.Bind(new Endpoint(Ipv4Address.Any, port));
+        listener.Listen();
+        var client = UserSocket.Tcp(pair.A);
+        client.Connect(B(port));
+        listener.ReceiveTimeout = TimeSpan.FromSeconds(5);
+        var server = listener.Accept();
+        server.ReceiveTimeout = client.ReceiveTimeout = TimeSpan.FromSeconds(5);
+        return (listener, client, server);
+    }
+
     [Test]
     public void Listen_accept_connect_send_recv_and_orderly_close_as_in_C()
     {
@@ -74,17 +88,13 @@ public class StreamSocketTests
     public void Closing_with_unread_data_resets_and_the_peer_sees_connection_reset()
     {
         using var pair = new HostedPair();
-        using var listener = UserSocket.Tcp(pair.B);
-        listener.Bind(new Endpoint(Ipv4Address.Any, 8082));
-        listener.Listen();
-        using var client = UserSocket.Tcp(pair.A);
-        client.Connect(B(8082));
-        listener.ReceiveTimeout = TimeSpan.FromSeconds(5);
-        var server = listener.Accept();
+        var (listener, client, server) = Connected(pair, 8082);
+        using var _ = listener;
+        using var __ = client;
         client.Send(new byte[100]);
-        Thread.Sleep(100); // let the data arrive unread
+        var arrived = DateTime.UtcNow.AddSeconds(5);
+        while (server.Available < 100 && DateTime.UtcNow < arrived) Thread.Sleep(5); // let the data arrive, unread
         server.Close();    // RFC 2525 2.17: unread data means RST
-        client.ReceiveTimeout = TimeSpan.FromSeconds(5);
         var e = Assert.Throws<SocketException>(() => client.Receive(new byte[10]));
         Assert.That(e!.SocketErrorCode, Is.EqualTo(SocketError.ConnectionReset));
     }
@@ -93,16 +103,11 @@ public class StreamSocketTests
     public void SO_LINGER_zero_makes_close_abort()
     {
         using var pair = new HostedPair();
-        using var listener = UserSocket.Tcp(pair.B);
-        listener.Bind(new Endpoint(Ipv4Address.Any, 8083));
-        listener.Listen();
-        using var client = UserSocket.Tcp(pair.A);
-        client.Connect(B(8083));
-        listener.ReceiveTimeout = TimeSpan.FromSeconds(5);
-        using var server = listener.Accept();
+        var (listener, client, server) = Connected(pair, 8083);
+        using var _ = listener;
+        using var __ = server;
         client.Linger = TimeSpan.Zero;
         client.Close();
-        server.ReceiveTimeout = TimeSpan.FromSeconds(5);
         var e = Assert.Throws<SocketException>(() => server.Receive(new byte[10]));
         Assert.That(e!.SocketErrorCode, Is.EqualTo(SocketError.ConnectionReset));
     }

@@ -32,14 +32,26 @@ public class TcpTransferTests
         return new World { Wire = wire, A = a, B = b };
     }
 
+    private static TcpConnection Listen(World w, ushort port, int backlog = 8)
+    {
+        var listener = w.B.Tcp.Open();
+        Assert.That(w.B.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, port)), Is.EqualTo(Errno.Ok));
+        Assert.That(w.B.Tcp.Listen(listener, backlog, w.Wire.Now), Is.EqualTo(Errno.Ok));
+        return listener;
+    }
+
+    private static TcpConnection Dial(World w, ushort port)
+    {
+        var client = w.A.Tcp.Open();
+        Assert.That(w.A.Tcp.Connect(client, new Endpoint(AddressB, port), w.Wire.Now), Is.EqualTo(Errno.Ok));
+        return client;
+    }
+
     /// <summary>A sends <paramref name="data"/> to B and closes; B reads to the end and closes. Returns what B read.</summary>
     private static (byte[] Received, TcpConnection Client, TcpConnection Server) Transfer(World w, byte[] data, TimeSpan limit)
     {
-        var listener = w.B.Tcp.Open();
-        Assert.That(w.B.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 80)), Is.EqualTo(Errno.Ok));
-        Assert.That(w.B.Tcp.Listen(listener, 8, w.Wire.Now), Is.EqualTo(Errno.Ok));
-        var client = w.A.Tcp.Open();
-        Assert.That(w.A.Tcp.Connect(client, new Endpoint(AddressB, 80), w.Wire.Now), Is.EqualTo(Errno.Ok));
+        var listener = Listen(w, 80);
+        var client = Dial(w, 80);
 
         TcpConnection? server = null;
         var received = new MemoryStream();
@@ -103,8 +115,7 @@ public class TcpTransferTests
     public void Connecting_to_a_closed_port_is_refused_by_rst()
     {
         var w = Build(3, new WireFaults { Delay = TimeSpan.FromMilliseconds(1) });
-        var client = w.A.Tcp.Open();
-        w.A.Tcp.Connect(client, new Endpoint(AddressB, 81), w.Wire.Now);
+        var client = Dial(w, 81);
         w.Wire.RunUntil(() => client.State == TcpState.Closed, TimeSpan.FromSeconds(5));
         Assert.That(client.State, Is.EqualTo(TcpState.Closed));
         Assert.That(client.TakeError(), Is.EqualTo(Errno.ECONNREFUSED));
@@ -115,11 +126,8 @@ public class TcpTransferTests
     public void A_dead_peer_ends_in_timed_out_not_a_hang()
     {
         var w = Build(4, new WireFaults { Delay = TimeSpan.FromMilliseconds(1) });
-        var listener = w.B.Tcp.Open();
-        w.B.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 80));
-        w.B.Tcp.Listen(listener, 8, w.Wire.Now);
-        var client = w.A.Tcp.Open();
-        w.A.Tcp.Connect(client, new Endpoint(AddressB, 80), w.Wire.Now);
+        var listener = Listen(w, 80);
+        var client = Dial(w, 80);
         w.Wire.RunUntil(() => client.State == TcpState.Established, TimeSpan.FromSeconds(5));
         w.Wire.Faults = new WireFaults { Drop = 1.0 };
         client.Send(new byte[1000], w.Wire.Now, out _);
@@ -132,14 +140,10 @@ public class TcpTransferTests
     public void A_full_listen_backlog_drops_further_syns_until_accept_makes_room()
     {
         var w = Build(7, new WireFaults { Delay = TimeSpan.FromMilliseconds(1) });
-        var listener = w.B.Tcp.Open();
-        w.B.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 80));
-        w.B.Tcp.Listen(listener, 1, w.Wire.Now);
-        var first = w.A.Tcp.Open();
-        w.A.Tcp.Connect(first, new Endpoint(AddressB, 80), w.Wire.Now);
+        var listener = Listen(w, 80, backlog: 1);
+        var first = Dial(w, 80);
         w.Wire.RunUntil(() => first.State == TcpState.Established, TimeSpan.FromSeconds(5));
-        var second = w.A.Tcp.Open();
-        w.A.Tcp.Connect(second, new Endpoint(AddressB, 80), w.Wire.Now);
+        var second = Dial(w, 80);
         w.Wire.RunFor(TimeSpan.FromMilliseconds(500));
         Assert.That(second.State, Is.EqualTo(TcpState.SynSent), "the SYN found the queue full and was dropped");
         Assert.That(w.B.Counters[DropReason.TcpListenOverflow], Is.GreaterThanOrEqualTo(1));
@@ -170,11 +174,8 @@ public class TcpTransferTests
     public void Simultaneous_close_passes_through_closing_to_time_wait()
     {
         var w = Build(6, new WireFaults { Delay = TimeSpan.FromMilliseconds(5) });
-        var listener = w.B.Tcp.Open();
-        w.B.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 80));
-        w.B.Tcp.Listen(listener, 8, w.Wire.Now);
-        var client = w.A.Tcp.Open();
-        w.A.Tcp.Connect(client, new Endpoint(AddressB, 80), w.Wire.Now);
+        var listener = Listen(w, 80);
+        var client = Dial(w, 80);
         TcpConnection? server = null;
         w.Wire.RunUntil(() => (server ??= listener.TakeAccepted()) is not null && client.State == TcpState.Established, TimeSpan.FromSeconds(5));
         var seen = new List<TcpState>();
