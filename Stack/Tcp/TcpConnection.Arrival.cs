@@ -83,7 +83,7 @@ public sealed partial class TcpConnection
             layer.Drop(DropReason.TcpNotAcceptable, now);
             // A pure ACK out of window is answered at most twice a second, so that two confused
             // ends cannot ping-pong forever (Linux tcp_oow_rate_limited); data always gets its ACK.
-            if ((flags & TcpFlags.Rst) == 0 && (length > 0 || now - lastOutOfWindowAck >= TimeSpan.FromMilliseconds(500)))
+            if ((flags & TcpFlags.Rst) == 0 && (length > 0 || lastOutOfWindowAck is not { } last || now - last >= TimeSpan.FromMilliseconds(500)))
             {
                 if (length == 0) lastOutOfWindowAck = now;
                 SendAck(now);

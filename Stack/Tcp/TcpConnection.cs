@@ -75,7 +75,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     private int retransmissions;
     private int duplicateAcks;
     private SeqNumber? retransmitPoint; // where go-back-N recovery resends next after a timeout
-    private Instant lastOutOfWindowAck = new(long.MinValue / 2);
+    private Instant? lastOutOfWindowAck;
     private TimeSpan persistBackoff;
 
     // Listener state.

@@ -52,8 +52,30 @@ public class MalformedInputTests
         ("ICMP shorter than 8 bytes", () => Frames.Ipv4(IpProtocol.Icmp, [8, 0, 0, 0]), DropReason.IcmpTruncated),
         ("ICMP bad checksum", () => { var m = Frames.Icmp(IcmpType.EchoRequest, 1, 1, [1, 2, 3]); m[9] ^= 1; return Frames.Ipv4(IpProtocol.Icmp, m); }, DropReason.IcmpBadChecksum),
         ("ICMP type 99", () => Frames.Ipv4(IpProtocol.Icmp, Frames.Icmp((IcmpType)99, 0, 0, [])), DropReason.IcmpUnknownType),
+        ("TCP shorter than 20 bytes", () => Frames.Ipv4(IpProtocol.Tcp, new byte[19]), DropReason.TcpTruncated),
+        ("TCP data offset below 5", () => Tcp(t => t[12] = 0x40), DropReason.TcpBadDataOffset),
+        ("TCP data offset past the segment", () => Tcp(t => t[12] = 0xF0), DropReason.TcpBadDataOffset),
+        ("TCP bad checksum", () => Tcp(t => t[16] ^= 0xFF, fixChecksum: false), DropReason.TcpBadChecksum),
+        ("TCP option running past the header", () => Tcp(t => { t[12] = 0x60; t[20] = 2; t[21] = 9; }), DropReason.TcpBadOption),
+        ("TCP MSS option of the wrong length", () => Tcp(t => { t[12] = 0x60; t[20] = 2; t[21] = 3; t[23] = 1; }), DropReason.TcpBadOption),
+        ("TCP to a broadcast address", () => Frames.Ipv4(IpProtocol.Tcp, new byte[20], destination: Ipv4Address.Broadcast, ethernetDestination: MacAddress.Broadcast), DropReason.TcpNoConnection),
         ("echo to the subnet broadcast", () => Frames.EchoRequest(1, 1, [], destination: Ipv4Address.Parse("10.0.0.255"), ethernetDestination: MacAddress.Broadcast), DropReason.IcmpBroadcastEcho),
     ];
+
+    /// <summary>A 24-byte TCP segment (a SYN to port 80), tampered with, its checksum redone unless asked not to.</summary>
+    private static byte[] Tcp(Action<byte[]> tamper, bool fixChecksum = true)
+    {
+        var tcp = new byte[24];
+        new TcpRepr(5000, 80, new SeqNumber(1), default, TcpFlags.Syn, 1000).Write(tcp, Frames.PeerIp, Frames.StackIp);
+        tamper(tcp);
+        if (fixChecksum)
+        {
+            tcp[16] = tcp[17] = 0;
+            ulong sum = InternetChecksum.AddPseudoHeader(0, Frames.PeerIp, Frames.StackIp, IpProtocol.Tcp, tcp.Length);
+            BinaryPrimitives.WriteUInt16BigEndian(tcp.AsSpan(16), InternetChecksum.Finish(InternetChecksum.Add(sum, tcp)));
+        }
+        return Frames.Ipv4(IpProtocol.Tcp, tcp);
+    }
 
     private static byte[] BadOptions(byte[] options)
     {
