@@ -37,12 +37,11 @@ public static class DemoCommand
             output.WriteLine($"ustack demo: {reason}");
             return 2;
         }
-        foreach (var tool in new[] { "ip", "ping" })
-            if (!Shell.Exists(tool))
-            {
-                output.WriteLine($"ustack demo: '{tool}' is missing (apt-get install iproute2 iputils-ping)");
-                return 2;
-            }
+        if (!Prerequisites.Ensure(output, out var missing, "ip", "ping"))
+        {
+            output.WriteLine($"ustack demo: {missing}");
+            return 2;
+        }
 
         int id = Environment.ProcessId;
         var options = new SceneOptions
