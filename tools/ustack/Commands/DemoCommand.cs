@@ -32,6 +32,7 @@ public static class DemoCommand
 
     public static int Run(TextWriter output, string? pcapPath = null)
     {
+        if (!File.Exists("/dev/net/tun") && Environment.UserName == "root") Shell.Run("modprobe", "tun");
         if (!TapDevice.IsAvailable(out var reason))
         {
             output.WriteLine($"ustack demo: {reason}");
