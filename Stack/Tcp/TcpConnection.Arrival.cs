@@ -202,6 +202,7 @@ public sealed partial class TcpConnection
         bool fin = (seg.Flags & TcpFlags.Fin) != 0;
         var finAt = sequence + payload.Length;
         bool needAck = false;
+        bool mayDelay = false;
 
         if (payload.Length > 0 && State.CanReceiveText())
         {
@@ -217,6 +218,8 @@ public sealed partial class TcpConnection
                 {
                     if (!ReadShutdown) ReceiveBuffer.Write(payload);
                     ReceiveNext += payload.Length;
+                    // RFC 1122 4.2.3.2: a full-sized, in-order segment that fills no hole may wait for its ACK.
+                    mayDelay = outOfOrder.Count == 0 && payload.Length >= layer.OurMss;
                     DrainOutOfOrder();
                     Signal?.Invoke();
                 }
@@ -243,8 +246,12 @@ public sealed partial class TcpConnection
                 case TcpState.FinWait2: EnterTimeWait(now); break;
             }
             Signal?.Invoke();
+            mayDelay = false;
         }
-        if (needAck) SendAck(now);
+        if (!needAck) return;
+        // Every second full-sized segment is acknowledged at once; a lone one within 40 ms (RFC 1122 4.2.3.2).
+        if (mayDelay && DelayedAckAt == Instant.MaxValue) { DelayedAckAt = now + DelayedAckTimeout; return; }
+        SendAck(now);
     }
 
     private void StoreOutOfOrder(SeqNumber sequence, ReadOnlySpan<byte> data, Instant now)

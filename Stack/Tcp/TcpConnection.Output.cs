@@ -80,6 +80,7 @@ public sealed partial class TcpConnection
     internal void OnTimers(Instant now)
     {
         if (TimeWaitAt <= now) { Terminate(now, Errno.Ok); return; }
+        if (DelayedAckAt <= now) SendAck(now);
         if (RetransmitAt <= now) OnRetransmitTimeout(now);
         if (PersistAt <= now && State != TcpState.Closed) ProbeWindow(now);
     }

@@ -89,7 +89,14 @@ public sealed partial class TcpConnection : IBoundEndpoint
     /// <summary>Called under the host lock when something a socket may wait for happened.</summary>
     public Action? Signal { get; set; }
 
-    internal Instant NextDeadline => Instant.Min(RetransmitAt, Instant.Min(PersistAt, TimeWaitAt));
+    /// <summary>When a delayed ACK is due; <see cref="Instant.MaxValue"/> when none is owed.</summary>
+    internal Instant DelayedAckAt { get; private set; } = Instant.MaxValue;
+    private static readonly TimeSpan DelayedAckTimeout = TimeSpan.FromMilliseconds(40); // Linux's TCP_DELACK_MIN
+
+    /// <summary>Any segment we send carries RCV.NXT: the owed ACK is paid.</summary>
+    internal void AckSent() => DelayedAckAt = Instant.MaxValue;
+
+    internal Instant NextDeadline => Instant.Min(Instant.Min(RetransmitAt, DelayedAckAt), Instant.Min(PersistAt, TimeWaitAt));
 
     public override string ToString() => $"tcp {Local} -> {(Remote is { } r ? r.ToString() : "*")} {State}";
 
@@ -253,7 +260,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     internal void Terminate(Instant now, Errno error)
     {
         if (error != Errno.Ok) PendingError = error;
-        RetransmitAt = PersistAt = TimeWaitAt = Instant.MaxValue;
+        RetransmitAt = PersistAt = TimeWaitAt = DelayedAckAt = Instant.MaxValue;
         SetState(TcpState.Closed, now);
         layer.Forget(this);
         while (acceptQueue.TryDequeue(out var child)) child.Abort(now, Errno.ECONNABORTED);

@@ -208,6 +208,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var ack = (flags & TcpFlags.Ack) != 0 ? c.ReceiveNext : default;
         var options = withMss ? new TcpOptionsRepr(MaximumSegmentSize: (ushort)OurMss) : default;
         var repr = new TcpRepr(c.Local.Port, c.Remote!.Value.Port, sequence, ack, flags, (ushort)c.ReceiveWindow, 0, options, 0);
+        if ((flags & TcpFlags.Ack) != 0) c.AckSent();
         Transmit(repr, c.Local.Address, c.Remote.Value.Address, now);
     }
 
@@ -216,6 +217,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var repr = new TcpRepr(c.Local.Port, c.Remote!.Value.Port, sequence, c.ReceiveNext, flags, (ushort)c.ReceiveWindow, 0, default, length);
         var buffer = stack.Ipv4.PayloadBuffer;
         c.SendBuffer.Peek(offset, buffer.Slice(repr.HeaderLength, length));
+        c.AckSent();
         Transmit(repr, c.Local.Address, c.Remote.Value.Address, now);
     }
 
