@@ -39,7 +39,9 @@ public sealed partial class UserSocket
     }
 
     /// <summary>accept(): the next established connection, waiting if the socket blocks.</summary>
-    public Errno TryAccept(out UserSocket? accepted)
+    public Errno TryAccept(out UserSocket? accepted) => TryAccept(Blocking, out accepted);
+
+    private Errno TryAccept(bool wait, out UserSocket? accepted)
     {
         accepted = null;
         if (tcp is null) return Errno.EOPNOTSUPP;
@@ -55,13 +57,13 @@ public sealed partial class UserSocket
                     accepted = new UserSocket(host, SocketType.Stream, ProtocolType.Tcp, null, null, child);
                     return Errno.Ok;
                 }
-                if (!Blocking || !WaitLocked(deadline)) return Errno.EAGAIN;
+                if (!wait || !WaitLocked(deadline)) return Errno.EAGAIN;
             }
         }
     }
 
     /// <summary>connect() on a stream: blocking waits for the handshake; non-blocking answers EINPROGRESS.</summary>
-    private Errno TryConnectStream(Endpoint remote)
+    private Errno TryConnectStream(Endpoint remote, bool wait)
     {
         long deadline = Deadline(SendTimeout);
         lock (host.Gate)
@@ -70,7 +72,7 @@ public sealed partial class UserSocket
             var e = host.Stack.Tcp.Connect(tcp!, remote, host.Now);
             host.Reschedule();
             if (e != Errno.Ok) return e;
-            if (!Blocking) return Errno.EINPROGRESS;
+            if (!wait) return Errno.EINPROGRESS;
             while (tcp!.IsConnecting)
                 if (!WaitLocked(deadline)) return Errno.ETIMEDOUT;
             if (IsStreamConnected) return Errno.Ok;
@@ -177,10 +179,7 @@ public sealed partial class UserSocket
         while (true)
         {
             cancel.ThrowIfCancellationRequested();
-            bool blocking = Blocking;
-            Blocking = false;
-            var e = TryAccept(out var s);
-            Blocking = blocking;
+            var e = TryAccept(wait: false, out var s);
             if (e == Errno.Ok) return s!;
             if (e != Errno.EAGAIN) Check(e);
             await WaitAsync(() => tcp!.CanAccept || tcp.State != TcpState.Listen, cancel).ConfigureAwait(false);
@@ -189,10 +188,7 @@ public sealed partial class UserSocket
 
     public async ValueTask ConnectAsync(Endpoint remote, CancellationToken cancel = default)
     {
-        bool blocking = Blocking;
-        Blocking = false;
-        var e = TryConnect(remote);
-        Blocking = blocking;
+        var e = tcp is null ? TryConnect(remote) : TryConnectStream(remote, wait: false);
         if (e != Errno.EINPROGRESS) { Check(e); return; }
         await WaitAsync(() => !tcp!.IsConnecting, cancel).ConfigureAwait(false);
         lock (host.Gate)

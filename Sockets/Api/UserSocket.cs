@@ -101,7 +101,7 @@ public sealed partial class UserSocket : IDisposable
 
     public Errno TryConnect(Endpoint remote)
     {
-        if (tcp is not null) return TryConnectStream(remote);
+        if (tcp is not null) return TryConnectStream(remote, Blocking);
         lock (host.Gate)
         {
             if (closed) return Errno.EBADF;
@@ -318,7 +318,7 @@ public sealed partial class UserSocket : IDisposable
             closed = true;
             if (tcp is not null)
             {
-                if (Linger == TimeSpan.Zero) { tcp.Abort(host.Now, Errno.Ok); host.Stack.Tcp.Close(tcp, host.Now); }
+                if (Linger == TimeSpan.Zero && tcp.State != TcpState.Listen) tcp.Abort(host.Now, Errno.Ok); // SO_LINGER 0: RST, and the connection is gone
                 else host.Stack.Tcp.Close(tcp, host.Now);
                 host.Reschedule();
             }

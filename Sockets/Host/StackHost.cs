@@ -46,18 +46,6 @@ public sealed class StackHost : IDisposable
         device.Start(OnFrame);
     }
 
-    /// <summary>Runs <paramref name="action"/> on the stack under the lock, then reschedules the timers.</summary>
-    public T Run<T>(Func<NetStack, Instant, T> action)
-    {
-        T result;
-        lock (Gate)
-        {
-            result = action(Stack, clock.Now);
-            Reschedule();
-        }
-        return result;
-    }
-
     private void OnFrame(ReadOnlySpan<byte> frame)
     {
         Capture?.Write(frame, DateTime.UtcNow);

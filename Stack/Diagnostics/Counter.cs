@@ -7,7 +7,6 @@ public enum Counter : byte
     FramesSent,
     BytesReceived,
     BytesSent,
-    Drops,
 
     ArpRequestsReceived,
     ArpRepliesReceived,

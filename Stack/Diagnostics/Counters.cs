@@ -15,11 +15,7 @@ public sealed class Counters
     public long this[DropReason r] => drops[(int)r];
 
     public void Increment(Counter c, long by = 1) => counts[(int)c] += by;
-    public void Drop(DropReason r)
-    {
-        drops[(int)r]++;
-        counts[(int)Counter.Drops]++;
-    }
+    public void Drop(DropReason r) => drops[(int)r]++;
 
     public long TotalDrops => drops.Sum();
 
@@ -28,6 +24,7 @@ public sealed class Counters
     {
         foreach (var c in Enum.GetValues<Counter>())
             if (counts[(int)c] != 0) yield return (c.ToString(), counts[(int)c]);
+        if (TotalDrops != 0) yield return ("Drops", TotalDrops);
         foreach (var r in Enum.GetValues<DropReason>())
             if (r != DropReason.None && drops[(int)r] != 0) yield return ("Dropped." + r, drops[(int)r]);
     }

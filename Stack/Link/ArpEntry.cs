@@ -25,8 +25,11 @@ public sealed class ArpEntry(Ipv4Address address)
     public Instant LastUsed { get; internal set; }
     public Instant Confirmed { get; internal set; }
     public int RequestsSent { get; internal set; }
-    internal Queue<byte[]> Pending { get; } = new();
-    internal Queue<int> PendingLengths { get; } = new();
+    /// <summary>Frames waiting for this entry to resolve, in pooled arrays.</summary>
+    internal Queue<PendingFrame> Pending { get; } = new();
 
     public override string ToString() => $"{ProtocolAddress} {(State == ArpState.Incomplete ? "(incomplete)" : HardwareAddress.ToString())} {State}";
 }
+
+/// <summary>A frame held for resolution: a pooled array and how much of it is the frame.</summary>
+internal readonly record struct PendingFrame(byte[] Buffer, int Length);

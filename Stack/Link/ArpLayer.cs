@@ -172,11 +172,10 @@ public sealed class ArpLayer
         deadlineDirty = true;
         stack.Counters.Increment(Counter.ArpCacheUpdates);
         Trace(entry, now);
-        while (entry.Pending.TryDequeue(out var buffer))
+        while (entry.Pending.TryDequeue(out var frame))
         {
-            int length = entry.PendingLengths.Dequeue();
-            stack.TransmitIpv4(mac, buffer.AsSpan(0, length), now);
-            ArrayPool<byte>.Shared.Return(buffer);
+            stack.TransmitIpv4(mac, frame.Buffer.AsSpan(0, frame.Length), now);
+            ArrayPool<byte>.Shared.Return(frame.Buffer);
         }
     }
 
@@ -197,10 +196,9 @@ public sealed class ArpLayer
     {
         cache.Remove(entry.ProtocolAddress);
         deadlineDirty = true;
-        while (entry.Pending.TryDequeue(out var buffer))
+        while (entry.Pending.TryDequeue(out var frame))
         {
-            entry.PendingLengths.Dequeue();
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(frame.Buffer);
             stack.Drop(DropReason.ArpResolutionFailed, now);
         }
         stack.Trace?.Write(new ArpEntryChanged(now, entry.ProtocolAddress, null, why));
@@ -211,14 +209,12 @@ public sealed class ArpLayer
         if (entry.Pending.Count >= options.MaxPendingPerDestination)
         {
             // Keep the latest packets (RFC 1122 2.3.2.2: "SHOULD save at least one (the latest)").
-            ArrayPool<byte>.Shared.Return(entry.Pending.Dequeue());
-            entry.PendingLengths.Dequeue();
+            ArrayPool<byte>.Shared.Return(entry.Pending.Dequeue().Buffer);
             stack.Drop(DropReason.ArpQueueOverflow, now);
         }
         var copy = ArrayPool<byte>.Shared.Rent(frameBytes.Length);
         frameBytes.CopyTo(copy);
-        entry.Pending.Enqueue(copy);
-        entry.PendingLengths.Enqueue(frameBytes.Length);
+        entry.Pending.Enqueue(new PendingFrame(copy, frameBytes.Length));
         stack.Counters.Increment(Counter.ArpPacketsQueued);
     }
 

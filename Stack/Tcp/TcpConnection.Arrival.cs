@@ -60,9 +60,7 @@ public sealed partial class TcpConnection
         else
         {
             // Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
-            SendWindow = seg.Window;
-            MaxSendWindow = SendWindow;
-            SendWl1 = seg.Sequence;
+            UpdateWindow(seg, force: true);
             SetState(TcpState.SynReceived, now);
             layer.SendControl(this, InitialSendSequence, TcpFlags.Syn | TcpFlags.Ack, withMss: true, now);
             ArmRetransmit(now);
@@ -129,10 +127,7 @@ public sealed partial class TcpConnection
             }
             SetState(TcpState.Established, now);
             layer.Counters.Increment(Counter.TcpPassiveOpens);
-            SendWindow = seg.Window;
-            MaxSendWindow = Math.Max(MaxSendWindow, SendWindow);
-            SendWl1 = sequence;
-            SendWl2 = ack;
+            UpdateWindow(seg, force: true);
             if (finQueued) SetState(TcpState.FinWait1, now);
             if (Parent is { } parent)
             {

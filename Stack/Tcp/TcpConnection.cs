@@ -35,7 +35,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     // RFC 9293 3.3.1, send sequence variables.
     public SeqNumber SendUnacknowledged { get; private set; }   // SND.UNA
     public SeqNumber SendNext { get; private set; }             // SND.NXT
-    /// <summary>The highest sequence number sent so far (BSD's snd_max); SND.NXT is rewound on a timeout.</summary>
+    /// <summary>The highest sequence number sent so far (BSD's snd_max): SND.NXT, or one past it while a zero-window probe byte is out.</summary>
     public SeqNumber SendMax { get; private set; }
     public int SendWindow { get; private set; }                 // SND.WND
     public SeqNumber SendWl1 { get; private set; }              // SND.WL1
@@ -64,10 +64,11 @@ public sealed partial class TcpConnection : IBoundEndpoint
     public bool FinReceived { get; private set; }
     public bool ReadShutdown { get; private set; }
 
-    // Timers and RFC 6298 state.
-    internal Instant RetransmitAt { get; private set; } = Instant.MaxValue;
-    internal Instant PersistAt { get; private set; } = Instant.MaxValue;
-    internal Instant TimeWaitAt { get; private set; } = Instant.MaxValue;
+    // Timers (each setter tells the layer, which keeps a lower bound of all deadlines) and RFC 6298 state.
+    private Instant retransmitAt = Instant.MaxValue, persistAt = Instant.MaxValue, timeWaitAt = Instant.MaxValue, delayedAckAt = Instant.MaxValue;
+    internal Instant RetransmitAt { get => retransmitAt; private set => layer.NoteDeadline(retransmitAt = value); }
+    internal Instant PersistAt { get => persistAt; private set => layer.NoteDeadline(persistAt = value); }
+    internal Instant TimeWaitAt { get => timeWaitAt; private set => layer.NoteDeadline(timeWaitAt = value); }
     public TimeSpan Rto { get; private set; }
     public TimeSpan? SmoothedRtt { get; private set; }
     public TimeSpan RttVariance { get; private set; }
@@ -90,7 +91,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     public Action? Signal { get; set; }
 
     /// <summary>When a delayed ACK is due; <see cref="Instant.MaxValue"/> when none is owed.</summary>
-    internal Instant DelayedAckAt { get; private set; } = Instant.MaxValue;
+    internal Instant DelayedAckAt { get => delayedAckAt; private set => layer.NoteDeadline(delayedAckAt = value); }
     private static readonly TimeSpan DelayedAckTimeout = TimeSpan.FromMilliseconds(40); // Linux's TCP_DELACK_MIN
 
     /// <summary>Any segment we send carries RCV.NXT: the owed ACK is paid.</summary>
@@ -112,11 +113,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     /// <summary>OPEN, active: send SYN, enter SYN-SENT.</summary>
     internal void Open(SeqNumber iss, Instant now)
     {
-        InitialSendSequence = iss;
-        SendUnacknowledged = iss;
-        SendNext = iss + 1;
-        SendMax = SendNext;
-        sendBufferSequence = iss + 1;
+        ChooseInitialSendSequence(iss);
         SetState(TcpState.SynSent, now);
         layer.SendControl(this, iss, TcpFlags.Syn, withMss: true, now);
         ArmRetransmit(now);
@@ -129,19 +126,23 @@ public sealed partial class TcpConnection : IBoundEndpoint
         Parent = parent;
         InitialReceiveSequence = syn.Sequence;
         ReceiveNext = syn.Sequence + 1;
-        InitialSendSequence = iss;
-        SendUnacknowledged = iss;
-        SendNext = iss + 1;
-        SendMax = SendNext;
-        sendBufferSequence = iss + 1;
-        SendWindow = syn.Window;
-        MaxSendWindow = SendWindow;
-        SendWl1 = syn.Sequence;
+        ChooseInitialSendSequence(iss);
+        UpdateWindow(syn, force: true);
         if (syn.Options.MaximumSegmentSize is ushort mss) SendMss = Math.Max((int)mss, 64);
         SetState(TcpState.SynReceived, now);
         layer.SendControl(this, iss, TcpFlags.Syn | TcpFlags.Ack, withMss: true, now);
         ArmRetransmit(now);
         timing = (iss, now);
+    }
+
+    /// <summary>RFC 9293 3.4: SND.UNA = ISS, SND.NXT = ISS + 1 (the SYN), data from ISS + 1.</summary>
+    private void ChooseInitialSendSequence(SeqNumber iss)
+    {
+        InitialSendSequence = iss;
+        SendUnacknowledged = iss;
+        SendNext = iss + 1;
+        SendMax = SendNext;
+        sendBufferSequence = iss + 1;
     }
 
     public bool CanAccept => acceptQueue.Count > 0;
@@ -160,12 +161,9 @@ public sealed partial class TcpConnection : IBoundEndpoint
         return n;
     }
 
-    public int SendBufferFree => SendBuffer.Free;
     public int SendBufferCapacity => SendBuffer.Capacity;
     public int ReceiveBufferCapacity => ReceiveBuffer.Capacity;
-    /// <summary>Bytes queued to send that the peer has not acknowledged yet.</summary>
-    public int Unacknowledged => SendBuffer.Count;
-    public bool IsWritable => State.CanSend() && !finQueued && SendBuffer.Free > 0 || PendingError != Errno.Ok || State == TcpState.Closed;
+    public bool IsWritable => (State.CanSend() && !finQueued && SendBuffer.Free > 0) || PendingError != Errno.Ok || State == TcpState.Closed;
     public int Available => ReceiveBuffer.Count;
     public bool IsReadable => ReceiveBuffer.Count > 0 || FinReceived || PendingError != Errno.Ok || State == TcpState.Closed || acceptQueue.Count > 0;
     public bool IsConnecting => State is TcpState.SynSent or TcpState.SynReceived;

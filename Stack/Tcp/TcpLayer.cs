@@ -167,21 +167,27 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         }
     }
 
-    internal Instant NextDeadline
+    // A lower bound of every connection's deadline, lowered as timers are set and made exact by
+    // Poll: the host asks for it after every frame, so it must not scan the connections.
+    private Instant earliest = Instant.MaxValue;
+
+    internal void NoteDeadline(Instant deadline)
     {
-        get
-        {
-            var next = Instant.MaxValue;
-            foreach (var c in live) next = Instant.Min(next, c.NextDeadline);
-            return next;
-        }
+        if (deadline < earliest) earliest = deadline;
     }
+
+    /// <summary>No TCP timer is due before this (a rearmed timer may make it early; Poll then just recomputes).</summary>
+    internal Instant NextDeadline => earliest;
 
     internal void Poll(Instant now)
     {
+        if (now < earliest) return;
         due.Clear();
         foreach (var c in live) if (c.NextDeadline <= now) due.Add(c);
         foreach (var c in due) if (c.State != TcpState.Closed) c.OnTimers(now);
+        var next = Instant.MaxValue;
+        foreach (var c in live) next = Instant.Min(next, c.NextDeadline);
+        earliest = next;
     }
 
     /// <summary>Called when a connection enters CLOSED: it leaves the table and the timer set.</summary>

@@ -71,8 +71,6 @@ public sealed class PortTable<T> where T : class, IBoundEndpoint
         return true;
     }
 
-    public bool IsPortInUse(ushort port) => byPort.ContainsKey(port);
-
     /// <summary>The socket a segment from <paramref name="remote"/> to <paramref name="local"/> belongs to: connected beats bound, specific beats wildcard.</summary>
     public T? Lookup(Endpoint local, Endpoint remote)
     {
