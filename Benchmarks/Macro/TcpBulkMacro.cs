@@ -86,13 +86,7 @@ public static class TcpBulkMacro
         });
 
         // Stack to host: a UserStack socket writes into a kernel sink.
-        using var sink = scene.Namespace!.RunInside(() =>
-        {
-            var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            l.Bind(new IPEndPoint(IPAddress.Any, 5001));
-            l.Listen(1);
-            return l;
-        });
+        using var sink = scene.Namespace!.ListenTcp(5001);
         var draining = Task.Run(() =>
         {
             using var c = sink.Accept();
@@ -128,13 +122,7 @@ public static class TcpBulkMacro
             var r = ns.Exec(TimeSpan.FromSeconds(10), "ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off", "tx", "off", "rx", "off");
             if (!r.Succeeded) note = "offloads ON (ethtool missing)";
         }
-        using var listener = b.RunInside(() =>
-        {
-            var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            l.Bind(new IPEndPoint(IPAddress.Any, 5002));
-            l.Listen(1);
-            return l;
-        });
+        using var listener = b.ListenTcp(5002);
         var draining = Task.Run(() =>
         {
             using var c = listener.Accept();

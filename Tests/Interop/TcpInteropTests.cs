@@ -124,13 +124,7 @@ public class TcpInteropTests
     public void A_userstack_client_talks_to_a_kernel_server()
     {
         using var scene = TapFixture.Start();
-        using var server = scene.Namespace!.RunInside(() =>
-        {
-            var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            l.Bind(new IPEndPoint(IPAddress.Any, 5555));
-            l.Listen(4);
-            return l;
-        });
+        using var server = scene.Namespace!.ListenTcp(5555);
         var serving = Task.Run(() =>
         {
             using var c = server.Accept();

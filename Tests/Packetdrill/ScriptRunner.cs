@@ -1,5 +1,6 @@
 using System.Text;
 using UserStack.Tcp;
+using UserStack.Tests.Support;
 using UserStack.Time;
 using UserStack.Transport;
 using UserStack.Wire;
@@ -51,10 +52,7 @@ public sealed class ScriptRunner : IFrameSink
             Tcp = tcp ?? new TcpOptions(),
         }, this);
         // The gateway introduces itself, so that no ARP stands between the script and TCP.
-        var arp = new byte[60];
-        new EthernetRepr(MacAddress.Broadcast, GatewayMac, EtherType.Arp).Write(arp);
-        new ArpRepr(ArpOperation.Request, GatewayMac, Gateway, MacAddress.Zero, LocalAddress).Write(arp.AsSpan(14));
-        stack.Receive(arp, now);
+        stack.Receive(Frames.Arp(ArpOperation.Request, GatewayMac, Gateway, MacAddress.Zero, LocalAddress), now);
         sent.Clear();
     }
 
@@ -136,12 +134,9 @@ public sealed class ScriptRunner : IFrameSink
             ack = localIsn.Value + (e.Ack ?? 0);
         }
         var repr = new TcpRepr(remotePort, localPort, new SeqNumber(RemoteIsn + e.Start), new SeqNumber(ack), e.Flags, e.Window ?? 65535, 0, e.Options ?? default, e.Length);
-        var ip = new Ipv4Repr(RemoteAddress, LocalAddress, IpProtocol.Tcp, repr.Length);
-        var frame = new byte[14 + ip.TotalLength];
-        new EthernetRepr(LocalMac, GatewayMac, EtherType.Ipv4).Write(frame);
-        ip.Write(frame.AsSpan(14));
-        repr.Write(frame.AsSpan(34), RemoteAddress, LocalAddress);
-        stack.Receive(frame, now);
+        var segment = new byte[repr.Length];
+        repr.Write(segment, RemoteAddress, LocalAddress);
+        stack.Receive(Frames.Ipv4(IpProtocol.Tcp, segment, RemoteAddress, LocalAddress, LocalMac), now);
     }
 
     private void Call(CallEvent c)

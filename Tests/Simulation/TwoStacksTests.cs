@@ -1,6 +1,7 @@
 using UserStack.Diagnostics;
 using UserStack.Drivers.Virtual;
 using UserStack.Ip;
+using UserStack.Tests.Support;
 using UserStack.Time;
 using UserStack.Wire;
 
@@ -9,8 +10,8 @@ namespace UserStack.Tests.Simulation;
 /// <summary>Two stacks on a <see cref="VirtualWire"/>: ARP and echo between them, with and without faults.</summary>
 public class TwoStacksTests
 {
-    private static readonly Ipv4Address AddressA = Ipv4Address.Parse("10.9.0.1");
-    private static readonly Ipv4Address AddressB = Ipv4Address.Parse("10.9.0.2");
+    private static readonly Ipv4Address AddressA = WiredPair.AddressA;
+    private static readonly Ipv4Address AddressB = WiredPair.AddressB;
 
     /// <summary>Stands in for a raw socket on stack A: keeps every echo reply's sequence and data.</summary>
     private sealed class EchoRecorder : IIpProtocolHandler
@@ -41,13 +42,8 @@ public class TwoStacksTests
 
     private static Pair Build(int seed, WireFaults faults)
     {
-        var wire = new VirtualWire(seed, faults);
-        var portA = wire.CreatePort("A");
-        var portB = wire.CreatePort("B");
-        var a = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:09:01"), Address = new Ipv4Cidr(AddressA, 24) }, portA);
-        var b = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:09:02"), Address = new Ipv4Cidr(AddressB, 24) }, portB);
-        portA.Connect(a);
-        portB.Connect(b);
+        var pair = new WiredPair(seed, faults);
+        var (wire, a, b) = (pair.Wire, pair.A, pair.B);
         var recorder = new EchoRecorder();
         a.Ipv4.Register(IpProtocol.Icmp, recorder);
         a.Start(wire.Now);

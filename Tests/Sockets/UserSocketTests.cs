@@ -13,6 +13,14 @@ public class UserSocketTests
 {
     private static Endpoint At(Ipv4Address a, ushort port) => new(a, port);
 
+    /// <summary>A UDP socket on <paramref name="host"/> bound to 0.0.0.0:<paramref name="port"/>.</summary>
+    private static UserSocket Bound(UserStack.Sockets.Host.StackHost host, ushort port)
+    {
+        var socket = UserSocket.Udp(host);
+        socket.Bind(At(Ipv4Address.Any, port));
+        return socket;
+    }
+
     [Test]
     public void A_datagram_goes_across_and_the_echo_daemon_sends_it_back()
     {
@@ -32,8 +40,7 @@ public class UserSocketTests
     public void A_nonblocking_receive_with_nothing_queued_would_block()
     {
         using var pair = new HostedPair();
-        using var socket = UserSocket.Udp(pair.A);
-        socket.Bind(At(Ipv4Address.Any, 5000));
+        using var socket = Bound(pair.A, 5000);
         socket.Blocking = false;
         Assert.That(socket.TryReceiveFrom(new byte[10], SocketFlags.None, out _), Is.EqualTo(Errno.EAGAIN));
         var e = Assert.Throws<SocketException>(() => socket.ReceiveFrom(new byte[10]));
@@ -44,8 +51,7 @@ public class UserSocketTests
     public void SO_RCVTIMEO_ends_a_blocking_receive_with_would_block()
     {
         using var pair = new HostedPair();
-        using var socket = UserSocket.Udp(pair.A);
-        socket.Bind(At(Ipv4Address.Any, 5000));
+        using var socket = Bound(pair.A, 5000);
         socket.ReceiveTimeout = TimeSpan.FromMilliseconds(200);
         var started = DateTime.UtcNow;
         Assert.That(socket.TryReceiveFrom(new byte[10], SocketFlags.None, out _), Is.EqualTo(Errno.EAGAIN));
@@ -56,8 +62,7 @@ public class UserSocketTests
     public void A_blocked_receive_wakes_when_a_datagram_arrives()
     {
         using var pair = new HostedPair();
-        using var server = UserSocket.Udp(pair.B);
-        server.Bind(At(Ipv4Address.Any, 6000));
+        using var server = Bound(pair.B, 6000);
         var receiving = Task.Run(() => { var b = new byte[16]; int n = server.Receive(b); return b[..n]; });
         using var client = UserSocket.Udp(pair.A);
         Thread.Sleep(50);
@@ -70,8 +75,7 @@ public class UserSocketTests
     public async Task Async_receive_completes_on_arrival_and_honours_cancellation()
     {
         using var pair = new HostedPair();
-        using var server = UserSocket.Udp(pair.B);
-        server.Bind(At(Ipv4Address.Any, 6001));
+        using var server = Bound(pair.B, 6001);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
         try
         {
@@ -104,8 +108,7 @@ public class UserSocketTests
     public void Closing_wakes_a_blocked_receiver()
     {
         using var pair = new HostedPair();
-        var socket = UserSocket.Udp(pair.A);
-        socket.Bind(At(Ipv4Address.Any, 5002));
+        var socket = Bound(pair.A, 5002);
         var receiving = Task.Run(() => socket.TryReceiveFrom(new byte[10], SocketFlags.None, out _));
         Thread.Sleep(50);
         socket.Close();
@@ -117,8 +120,7 @@ public class UserSocketTests
     public void Datagram_boundaries_are_kept_and_a_short_buffer_truncates()
     {
         using var pair = new HostedPair();
-        using var server = UserSocket.Udp(pair.B);
-        server.Bind(At(Ipv4Address.Any, 6002));
+        using var server = Bound(pair.B, 6002);
         server.ReceiveTimeout = TimeSpan.FromSeconds(5);
         using var client = UserSocket.Udp(pair.A);
         client.SendTo(new byte[] { 1, 2, 3, 4, 5 }, At(HostedPair.AddressB, 6002));
@@ -144,8 +146,7 @@ public class UserSocketTests
     public void A_flood_beyond_the_receive_buffer_is_dropped_and_counted_not_lost_silently()
     {
         using var pair = new HostedPair();
-        using var server = UserSocket.Udp(pair.B);
-        server.Bind(At(Ipv4Address.Any, 6003));
+        using var server = Bound(pair.B, 6003);
         server.ReceiveBufferSize = 10 * (1000 + DatagramQueue.Overhead);
         using var client = UserSocket.Udp(pair.A);
         // Resolve B first: datagrams waiting for ARP are bounded too, and that is another test.

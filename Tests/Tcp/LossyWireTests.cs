@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using UserStack.Drivers.Virtual;
 using UserStack.Tcp;
+using UserStack.Tests.Support;
 using UserStack.Transport;
 using UserStack.Time;
 using UserStack.Wire;
@@ -15,8 +16,6 @@ namespace UserStack.Tests.Tcp;
 public class LossyWireTests
 {
     private const int Size = 10 * 1024 * 1024;
-    private static readonly Ipv4Address AddressA = Ipv4Address.Parse("10.6.0.1");
-    private static readonly Ipv4Address AddressB = Ipv4Address.Parse("10.6.0.2");
 
     public static IEnumerable<int> Seeds() => Enumerable.Range(1, int.TryParse(Environment.GetEnvironmentVariable("LOSSY_SEEDS"), out var n) ? n : 200);
 
@@ -33,13 +32,8 @@ public class LossyWireTests
             Delay = TimeSpan.FromMilliseconds(1 + random.Next(10)),
             Jitter = TimeSpan.FromMilliseconds(random.Next(3)),
         };
-        var wire = new VirtualWire(seed, WireFaults.None);
-        var pa = wire.CreatePort("A");
-        var pb = wire.CreatePort("B");
-        var a = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:06:01"), Address = new Ipv4Cidr(AddressA, 24), Secret = [1] }, pa);
-        var b = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:06:02"), Address = new Ipv4Cidr(AddressB, 24), Secret = [2] }, pb);
-        pa.Connect(a);
-        pb.Connect(b);
+        var pair = new WiredPair(seed, WireFaults.None);
+        var (wire, a, b) = (pair.Wire, pair.A, pair.B);
         var trace = new RecentEvents();
         a.Trace = trace.For("A");
         b.Trace = trace.For("B");
@@ -48,7 +42,7 @@ public class LossyWireTests
         b.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 9000));
         b.Tcp.Listen(listener, 4, wire.Now);
         var client = a.Tcp.Open();
-        a.Tcp.Connect(client, new Endpoint(AddressB, 9000), wire.Now);
+        a.Tcp.Connect(client, new Endpoint(WiredPair.AddressB, 9000), wire.Now);
         TcpConnection? server = null;
         Assert.That(wire.RunUntil(() => (server ??= listener.TakeAccepted()) is not null, TimeSpan.FromSeconds(10)), Is.True, "handshake on the clean wire");
         wire.Faults = faults; // ARP has no checksum (Ethernet's FCS covers it on real wires): faults start after resolution
@@ -57,8 +51,8 @@ public class LossyWireTests
         var dataB = new byte[Size];
         random.NextBytes(dataA);
         random.NextBytes(dataB);
-        var one = new Pump(client, a, dataA);
-        var two = new Pump(server!, b, dataB);
+        var one = new Pump(client, dataA);
+        var two = new Pump(server!, dataB);
         bool done = wire.RunUntil(() => { one.Step(wire.Now); two.Step(wire.Now); return one.Done && two.Done; }, TimeSpan.FromHours(2));
         Assert.That(done, Is.True, $"{trace}\nseed {seed} ({faults}) stalled: A sent {one.Sent} got {one.Received.Length}, B sent {two.Sent} got {two.Received.Length}; {client} / {server}; wire {wire.Statistics}");
         Assert.That(SHA256.HashData(two.Received.ToArray()), Is.EqualTo(SHA256.HashData(dataA)), "A to B");
@@ -82,7 +76,7 @@ public class LossyWireTests
     }
 
     /// <summary>One side's application: writes its data, closes its sending side, reads to the peer's FIN.</summary>
-    private sealed class Pump(TcpConnection c, NetStack stack, byte[] data)
+    private sealed class Pump(TcpConnection c, byte[] data)
     {
         private readonly byte[] buffer = new byte[65536];
         private bool shut;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using UserStack.Diagnostics;
 using UserStack.Drivers.Virtual;
 using UserStack.Tcp;
+using UserStack.Tests.Support;
 using UserStack.Transport;
 using UserStack.Wire;
 
@@ -10,29 +11,11 @@ namespace UserStack.Tests.Tcp;
 /// <summary>Two stacks talk TCP over the virtual wire; the apps are pumped between wire events.</summary>
 public class TcpTransferTests
 {
-    private static readonly Ipv4Address AddressA = Ipv4Address.Parse("10.5.0.1");
-    private static readonly Ipv4Address AddressB = Ipv4Address.Parse("10.5.0.2");
+    private static readonly Ipv4Address AddressB = WiredPair.AddressB;
 
-    private sealed class World
-    {
-        public required VirtualWire Wire { get; init; }
-        public required NetStack A { get; init; }
-        public required NetStack B { get; init; }
-    }
+    private static WiredPair Build(int seed, WireFaults faults) => new(seed, faults);
 
-    private static World Build(int seed, WireFaults faults, TcpOptions? tcp = null)
-    {
-        var wire = new VirtualWire(seed, faults);
-        var pa = wire.CreatePort("A");
-        var pb = wire.CreatePort("B");
-        var a = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:05:01"), Address = new Ipv4Cidr(AddressA, 24), Secret = [1], Tcp = tcp ?? new TcpOptions() }, pa);
-        var b = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:05:02"), Address = new Ipv4Cidr(AddressB, 24), Secret = [2], Tcp = tcp ?? new TcpOptions() }, pb);
-        pa.Connect(a);
-        pb.Connect(b);
-        return new World { Wire = wire, A = a, B = b };
-    }
-
-    private static TcpConnection Listen(World w, ushort port, int backlog = 8)
+    private static TcpConnection Listen(WiredPair w, ushort port, int backlog = 8)
     {
         var listener = w.B.Tcp.Open();
         Assert.That(w.B.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, port)), Is.EqualTo(Errno.Ok));
@@ -40,7 +23,7 @@ public class TcpTransferTests
         return listener;
     }
 
-    private static TcpConnection Dial(World w, ushort port)
+    private static TcpConnection Dial(WiredPair w, ushort port)
     {
         var client = w.A.Tcp.Open();
         Assert.That(w.A.Tcp.Connect(client, new Endpoint(AddressB, port), w.Wire.Now), Is.EqualTo(Errno.Ok));
@@ -48,7 +31,7 @@ public class TcpTransferTests
     }
 
     /// <summary>A sends <paramref name="data"/> to B and closes; B reads to the end and closes. Returns what B read.</summary>
-    private static (byte[] Received, TcpConnection Client, TcpConnection Server) Transfer(World w, byte[] data, TimeSpan limit)
+    private static (byte[] Received, TcpConnection Client, TcpConnection Server) Transfer(WiredPair w, byte[] data, TimeSpan limit)
     {
         var listener = Listen(w, 80);
         var client = Dial(w, 80);
@@ -103,7 +86,7 @@ public class TcpTransferTests
         var w = Build(seed, WireFaults.None);
         // ARP first on a clean wire (it has no checksum; see the echo simulation).
         w.A.Ipv4.PayloadBuffer[0] = 0;
-        w.A.Ipv4.Send(AddressA, AddressB, (IpProtocol)253, 1, w.Wire.Now);
+        w.A.Ipv4.Send(WiredPair.AddressA, AddressB, (IpProtocol)253, 1, w.Wire.Now);
         w.Wire.RunFor(TimeSpan.FromMilliseconds(50));
         w.Wire.Faults = faults;
         var data = RandomNumberGenerator.GetBytes(300_000);
@@ -162,10 +145,10 @@ public class TcpTransferTests
         w.A.Tcp.Bind(a, new Endpoint(Ipv4Address.Any, 5000));
         w.B.Tcp.Bind(b, new Endpoint(Ipv4Address.Any, 6000));
         // Resolve ARP both ways first so that the two SYNs cross on the wire.
-        w.A.Ipv4.Send(AddressA, AddressB, (IpProtocol)253, 0, w.Wire.Now);
+        w.A.Ipv4.Send(WiredPair.AddressA, AddressB, (IpProtocol)253, 0, w.Wire.Now);
         w.Wire.RunFor(TimeSpan.FromMilliseconds(50));
         w.A.Tcp.Connect(a, new Endpoint(AddressB, 6000), w.Wire.Now);
-        w.B.Tcp.Connect(b, new Endpoint(AddressA, 5000), w.Wire.Now);
+        w.B.Tcp.Connect(b, new Endpoint(WiredPair.AddressA, 5000), w.Wire.Now);
         w.Wire.RunUntil(() => a.State == TcpState.Established && b.State == TcpState.Established, TimeSpan.FromSeconds(10));
         Assert.That((a.State, b.State), Is.EqualTo((TcpState.Established, TcpState.Established)));
     }

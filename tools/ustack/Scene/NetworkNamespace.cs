@@ -97,6 +97,15 @@ public sealed partial class NetworkNamespace : IDisposable
         return result;
     }
 
+    /// <summary>A kernel TCP socket of this namespace listening on 0.0.0.0:<paramref name="port"/> (a host-side server).</summary>
+    public System.Net.Sockets.Socket ListenTcp(int port, int backlog = 4) => RunInside(() =>
+    {
+        var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Any, port));
+        listener.Listen(backlog);
+        return listener;
+    });
+
     private static void Validate(string name)
     {
         if (string.IsNullOrWhiteSpace(name) || name.Contains('/') || name.Length > 64)
