@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text.RegularExpressions;
 using UserStack.Wire;
 
@@ -86,26 +87,49 @@ public static partial class ScriptParser
         return new PacketEvent(number, time, text, text[0] == '<', flags, start, end, ack, window, options);
     }
 
-    /// <summary>`&lt;...&gt;` means "do not check"; else mss, sackOK, wscale, TS val/ecr, nop, eol.</summary>
-    private static TcpOptionsRepr? ParseOptions(string text)
+    /// <summary>
+    /// A packet line's options as packetdrill writes them, comma-separated: `mss N`, `sackOK`,
+    /// `wscale N`, `TS val N ecr N`, `sack A:B C:D ...` (1 to 4 blocks), `nop`, `eol`; `...` alone
+    /// means "do not check" (null). Numbers stay as the script wrote them (sack edges relative to
+    /// an ISN, TS values as in the script): the runner maps them to and from the wire. nop and
+    /// eol only pad the header, so they are accepted and not kept.
+    /// </summary>
+    internal static TcpOptionsRepr? ParseOptions(string text)
     {
         if (text.Trim() == "...") return null;
         var repr = new TcpOptionsRepr();
-        foreach (var raw in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        foreach (var option in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            var parts = raw.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            repr = parts[0] switch
+            var words = option.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            repr = (words[0], words.Length) switch
             {
-                "mss" => repr with { MaximumSegmentSize = ushort.Parse(parts[1]) },
-                "sackOK" => repr with { SackPermitted = true },
-                "wscale" => repr with { WindowScale = byte.Parse(parts[1]) },
-                "TS" => repr with { Timestamps = (uint.Parse(parts[2]), uint.Parse(parts[4])) },
-                "nop" or "eol" => repr,
-                _ => throw new FormatException($"unknown option '{raw}'"),
+                ("mss", 2) => repr with { MaximumSegmentSize = Number<ushort>(words[1]) },
+                ("wscale", 2) => repr with { WindowScale = Number<byte>(words[1]) },
+                ("sackOK", 1) => repr with { SackPermitted = true },
+                ("TS", 5) when words[1] == "val" && words[3] == "ecr" => repr with { Timestamps = (Number<uint>(words[2]), Number<uint>(words[4])) },
+                ("sack", > 1) => repr with { Sack = ParseSackBlocks(words[1..]) },
+                ("nop" or "eol", 1) => repr,
+                _ => throw new FormatException($"unknown option '{option}'"),
             };
         }
         return repr;
     }
+
+    private static SackBlocks ParseSackBlocks(string[] blocks)
+    {
+        if (blocks.Length > SackBlocks.Capacity) throw new FormatException($"at most {SackBlocks.Capacity} sack blocks fit in a segment");
+        var result = default(SackBlocks);
+        foreach (var block in blocks)
+        {
+            var edges = block.Split(':');
+            if (edges.Length != 2) throw new FormatException($"bad sack block '{block}' (expected left:right)");
+            result = result.With(new SackBlock(new SeqNumber(Number<uint>(edges[0])), new SeqNumber(Number<uint>(edges[1]))));
+        }
+        return result;
+    }
+
+    private static T Number<T>(string text) where T : IBinaryInteger<T> =>
+        T.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : throw new FormatException($"bad number '{text}'");
 
     private static CallEvent ParseCall(int number, ScriptTime time, string text)
     {

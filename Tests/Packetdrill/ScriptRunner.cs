@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 using UserStack.Tcp;
 using UserStack.Tests.Support;
@@ -13,7 +14,9 @@ namespace UserStack.Tests.Packetdrill;
 /// expects `&gt;` segments at their times (within a tolerance), and makes socket calls on the
 /// local stack. Sequence numbers in the script are relative to each side's ISN. Addresses follow
 /// packetdrill's defaults: local 192.168.0.1, remote 192.0.2.1 behind gateway 192.168.0.2,
-/// listening port 8080.
+/// listening port 8080. Options follow packetdrill too: sack edges are relative to the ISN of
+/// the side whose data they acknowledge, a TS val on a `&gt;` line is not checked (the stack's
+/// clock is its own) but names the value that a later `&lt;` line's TS ecr echoes.
 /// </summary>
 public sealed class ScriptRunner : IFrameSink
 {
@@ -29,6 +32,7 @@ public sealed class ScriptRunner : IFrameSink
     private readonly NetStack stack;
     private readonly Queue<(Instant At, byte[] Frame)> sent = new();
     private readonly Dictionary<int, TcpConnection> descriptors = new();
+    private readonly Dictionary<uint, uint> sentTimestamps = new(); // TS val on a `>` line -> the TS val the stack sent there
     private readonly StringBuilder log = new();
     private readonly Instant start = Instant.FromMilliseconds(1000);
     private readonly TimeSpan tolerance;
@@ -110,7 +114,7 @@ public sealed class ScriptRunner : IFrameSink
         if (!sent.TryDequeue(out var p)) throw new ScriptFailure($"expected a packet at {(at - start).TotalSeconds:0.000}, none was sent");
         if (p.At < at - tolerance || p.At > at + tolerance)
             throw new ScriptFailure($"packet sent at {(p.At - start).TotalSeconds:0.000}, expected at {(at - start).TotalSeconds:0.000} ± {tolerance.TotalMilliseconds} ms: {Describe(p.Frame)}");
-        var seg = Read(p.Frame);
+        var seg = Read(p.Frame, out _);
         if ((e.Flags & (TcpFlags.Syn | TcpFlags.Rst)) != 0 && localIsn is null) localIsn = seg.Sequence.Value - e.Start;
         uint isn = localIsn ?? throw new ScriptFailure("the local ISN is unknown: the first outbound packet must be a SYN");
         var problems = new List<string>();
@@ -119,9 +123,9 @@ public sealed class ScriptRunner : IFrameSink
         if (seg.PayloadLength != e.Length) problems.Add($"{seg.PayloadLength} bytes instead of {e.Length}");
         if (e.Ack is { } ack && seg.Acknowledgment.Value - RemoteIsn != ack) problems.Add($"ack {seg.Acknowledgment.Value - RemoteIsn} instead of {ack}");
         if (e.Window is { } win && seg.Window != win) problems.Add($"win {seg.Window} instead of {win}");
-        if (e.Options is { } o && (o.MaximumSegmentSize != seg.Options.MaximumSegmentSize || o.WindowScale != seg.Options.WindowScale || o.SackPermitted != seg.Options.SackPermitted))
-            problems.Add($"options {seg.Options} instead of {o}");
+        if (e.Options is { } o) problems.AddRange(CompareOptions(o, seg.Options, RemoteIsn));
         if (problems.Count > 0) throw new ScriptFailure($"{string.Join("; ", problems)}: {Describe(p.Frame)}");
+        if (e.Options?.Timestamps is { } script && seg.Options.Timestamps is { } wire) sentTimestamps[script.Value] = wire.Value;
     }
 
     private void Inject(PacketEvent e)
@@ -133,10 +137,64 @@ public sealed class ScriptRunner : IFrameSink
             localIsn ??= 0;
             ack = localIsn.Value + (e.Ack ?? 0);
         }
-        var repr = new TcpRepr(remotePort, localPort, new SeqNumber(RemoteIsn + e.Start), new SeqNumber(ack), e.Flags, e.Window ?? 65535, 0, e.Options ?? default, e.Length);
+        var options = e.Options is { } o ? ToWire(o, localIsn ?? 0, sentTimestamps) : default;
+        var repr = new TcpRepr(remotePort, localPort, new SeqNumber(RemoteIsn + e.Start), new SeqNumber(ack), e.Flags, e.Window ?? 65535, 0, options, e.Length);
         var segment = new byte[repr.Length];
         repr.Write(segment, RemoteAddress, LocalAddress);
         stack.Receive(Frames.Ipv4(IpProtocol.Tcp, segment, RemoteAddress, LocalAddress, LocalMac), now);
+    }
+
+    /// <summary>
+    /// A `&lt;` line's options as they go on the wire: sack edges acknowledge the stack's data, so
+    /// they are relative to its ISN; a TS ecr names a TS val the script wrote on an earlier `&gt;`
+    /// line and becomes the value the stack really sent there (0, and values never seen, go as
+    /// written). The TS val goes as written.
+    /// </summary>
+    internal static TcpOptionsRepr ToWire(TcpOptionsRepr script, uint localIsn, IReadOnlyDictionary<uint, uint> sentTimestamps)
+    {
+        var wire = script with { Sack = Shift(script.Sack, localIsn) };
+        if (script.Timestamps is var (val, ecr) && ecr != 0 && sentTimestamps.TryGetValue(ecr, out var sent))
+            wire = wire with { Timestamps = (val, sent) };
+        return wire;
+    }
+
+    /// <summary>
+    /// How the options the stack sent differ from a `&gt;` line's: mss and wscale values, sackOK
+    /// and TS presence, the TS ecr (it echoes a literal TS val of the script), and the sack blocks,
+    /// relative to the remote ISN, if the line lists any. The TS val is not compared.
+    /// </summary>
+    internal static List<string> CompareOptions(TcpOptionsRepr expected, TcpOptionsRepr actual, uint remoteIsn)
+    {
+        var problems = new List<string>();
+        if (actual.MaximumSegmentSize != expected.MaximumSegmentSize)
+            problems.Add($"{Option("mss", actual.MaximumSegmentSize)} instead of {Option("mss", expected.MaximumSegmentSize)}");
+        if (actual.WindowScale != expected.WindowScale)
+            problems.Add($"{Option("wscale", actual.WindowScale)} instead of {Option("wscale", expected.WindowScale)}");
+        if (actual.SackPermitted != expected.SackPermitted)
+            problems.Add(actual.SackPermitted ? "sackOK instead of no sackOK" : "no sackOK instead of sackOK");
+        if (actual.Timestamps?.EchoReply != expected.Timestamps?.EchoReply)
+            problems.Add($"{Timestamp(actual)} instead of {Timestamp(expected)}");
+        if (expected.Sack.Count > 0)
+        {
+            string want = Sack(expected.Sack, 0), got = Sack(actual.Sack, remoteIsn);
+            if (got != want) problems.Add($"{got} instead of {want}");
+        }
+        return problems;
+    }
+
+    private static string Option(string name, object? value) => value is null ? $"no {name}" : $"{name} {value}";
+
+    private static string Timestamp(TcpOptionsRepr o) => o.Timestamps is { } ts ? $"TS ecr {ts.EchoReply}" : "no TS";
+
+    private static string Sack(SackBlocks blocks, uint isn) =>
+        blocks.Count == 0 ? "no sack" : "sack " + string.Join(" ", Enumerable.Range(0, blocks.Count).Select(i => $"{blocks[i].Left.Value - isn}:{blocks[i].Right.Value - isn}"));
+
+    private static SackBlocks Shift(SackBlocks blocks, uint by)
+    {
+        var shifted = default(SackBlocks);
+        for (int i = 0; i < blocks.Count; i++)
+            shifted = shifted.With(new SackBlock(new SeqNumber(blocks[i].Left.Value + by), new SeqNumber(blocks[i].Right.Value + by)));
+        return shifted;
     }
 
     private void Call(CallEvent c)
@@ -231,23 +289,61 @@ public sealed class ScriptRunner : IFrameSink
         return (0, Errno.Ok);
     }
 
-    private static TcpRepr Read(byte[] frame)
+    private static TcpRepr Read(byte[] frame, out byte[] optionBytes)
     {
         if (!Ipv4Packet.TryRead(frame.AsSpan(14), out var ip, out _) || ip.Protocol != IpProtocol.Tcp)
             throw new ScriptFailure("the stack sent something that is not TCP");
         if (!TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out var why))
             throw new ScriptFailure($"the stack sent a bad segment: {why}");
+        optionBytes = seg.OptionBytes.ToArray();
         return seg.ToRepr();
     }
 
     private string Describe(byte[] frame)
     {
-        var s = Read(frame);
+        var s = Read(frame, out var options);
         uint isn = localIsn ?? s.Sequence.Value;
         var start = s.Sequence.Value - isn;
         var ack = (s.Flags & TcpFlags.Ack) != 0 ? $" ack {s.Acknowledgment.Value - RemoteIsn}" : "";
-        var mss = s.Options.MaximumSegmentSize is { } m ? $" <mss {m}>" : "";
-        return $"> {Flags(s.Flags)} {start}:{start + (uint)s.PayloadLength}({s.PayloadLength}){ack} win {s.Window}{mss}";
+        var described = options.Length > 0 ? " " + DescribeOptions(options, RemoteIsn) : "";
+        return $"> {Flags(s.Flags)} {start}:{start + (uint)s.PayloadLength}({s.PayloadLength}){ack} win {s.Window}{described}";
+    }
+
+    /// <summary>
+    /// Option bytes in packetdrill's form and in their order on the wire, e.g.
+    /// `&lt;mss 1460,sackOK,TS val 123 ecr 0,nop,wscale 7&gt;`; sack edges relative to the remote ISN.
+    /// </summary>
+    internal static string DescribeOptions(ReadOnlySpan<byte> bytes, uint remoteIsn)
+    {
+        var parts = new List<string>();
+        for (int i = 0; i < bytes.Length;)
+        {
+            var kind = (TcpOptionKind)bytes[i];
+            if (kind == TcpOptionKind.EndOfList) { parts.Add("eol"); break; } // what follows is padding
+            if (kind == TcpOptionKind.NoOperation) { parts.Add("nop"); i++; continue; }
+            int length = i + 1 < bytes.Length ? bytes[i + 1] : 0;
+            if (length < 2 || i + length > bytes.Length) { parts.Add($"bad option {(byte)kind}"); break; }
+            var value = bytes.Slice(i + 2, length - 2);
+            parts.Add((kind, length) switch
+            {
+                (TcpOptionKind.MaximumSegmentSize, 4) => $"mss {BinaryPrimitives.ReadUInt16BigEndian(value)}",
+                (TcpOptionKind.WindowScale, 3) => $"wscale {value[0]}",
+                (TcpOptionKind.SackPermitted, 2) => "sackOK",
+                (TcpOptionKind.Timestamps, 10) => $"TS val {BinaryPrimitives.ReadUInt32BigEndian(value)} ecr {BinaryPrimitives.ReadUInt32BigEndian(value[4..])}",
+                (TcpOptionKind.Sack, _) when value.Length % 8 == 0 && value.Length > 0 => DescribeSack(value, remoteIsn),
+                _ => $"option {(byte)kind} length {length}",
+            });
+            i += length;
+        }
+        return $"<{string.Join(",", parts)}>";
+    }
+
+    private static string DescribeSack(ReadOnlySpan<byte> blocks, uint remoteIsn)
+    {
+        var text = new StringBuilder("sack");
+        for (int b = 0; b < blocks.Length; b += 8)
+            text.Append($" {BinaryPrimitives.ReadUInt32BigEndian(blocks[b..]) - remoteIsn}:{BinaryPrimitives.ReadUInt32BigEndian(blocks[(b + 4)..]) - remoteIsn}");
+        return text.ToString();
     }
 
     private static string Flags(TcpFlags f)
