@@ -40,6 +40,7 @@ public sealed record StackOptions
         if (Address.PrefixLength < 31 && (a == Address.Network || a == Address.SubnetBroadcast))
             throw new ArgumentException($"{a} is the network or broadcast address of {Address.Network}/{Address.PrefixLength}", nameof(Address));
         if (EphemeralPortFirst == 0 || EphemeralPortLast < EphemeralPortFirst) throw new ArgumentException($"ephemeral port range {EphemeralPortFirst}-{EphemeralPortLast} is empty or includes port 0");
+        Tcp.Validate();
         if (Gateway is { } g && !Address.Contains(g)) throw new ArgumentException($"gateway {g} is not on {Address.Network}/{Address.PrefixLength}", nameof(Gateway));
     }
 }

@@ -29,3 +29,6 @@ public interface ITraceSink
 
 /// <summary>A TCP connection moved from one RFC 9293 state to another.</summary>
 public sealed record TcpStateChanged(Instant Time, string Connection, string From, string To) : TraceEvent(Time);
+
+/// <summary>Congestion control changed course: recovery entered or left, a timeout; with cwnd and ssthresh after it.</summary>
+public sealed record TcpCongestionChanged(Instant Time, string Connection, string What, int CongestionWindow, int SlowStartThreshold) : TraceEvent(Time);

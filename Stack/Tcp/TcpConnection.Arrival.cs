@@ -10,18 +10,19 @@ public sealed partial class TcpConnection
 {
     internal void SegmentArrives(in TcpSegment segment, Instant now)
     {
-        if (State == TcpState.SynSent) { SynSentArrives(segment, now); return; }
-        OtherStatesArrive(segment, now);
+        var segOptions = segment.Options; // parsed once per segment
+        if (State == TcpState.SynSent) { SynSentArrives(segment, segOptions, now); return; }
+        OtherStatesArrive(segment, segOptions, now);
     }
 
     // RFC 9293 3.10.7.3: If the state is SYN-SENT.
-    private void SynSentArrives(in TcpSegment seg, Instant now)
+    private void SynSentArrives(in TcpSegment seg, in TcpOptionsRepr segOptions, Instant now)
     {
         var flags = seg.Flags;
         bool hasAck = (flags & TcpFlags.Ack) != 0;
 
         // First, check the ACK bit.
-        if (hasAck && (seg.Acknowledgment <= InitialSendSequence || seg.Acknowledgment > SendNext))
+        if (hasAck && (seg.Acknowledgment <= sender.Initial || seg.Acknowledgment > sender.Next))
         {
             if ((flags & TcpFlags.Rst) == 0) layer.SendReset(seg.Acknowledgment, null, TcpFlags.Rst, Local, Remote!.Value, now);
             layer.Drop(DropReason.TcpBadAck, now);
@@ -40,60 +41,80 @@ public sealed partial class TcpConnection
         // Third (security) does not apply. Fourth, check the SYN bit.
         if ((flags & TcpFlags.Syn) == 0) { layer.Drop(DropReason.TcpNoAck, now); return; }
 
-        InitialReceiveSequence = seg.Sequence;
-        ReceiveNext = seg.Sequence + 1;
-        if (seg.Options.MaximumSegmentSize is ushort mss) SendMss = Math.Max((int)mss, 64);
+        receiver.Initial = seg.Sequence;
+        receiver.Next = seg.Sequence + 1;
+        receiver.AdvertisedEdge = receiver.Next;
+        Negotiate(segOptions, now);
         if (ackAcceptable)
         {
-            AcknowledgeTo(seg.Acknowledgment, now);
-            UpdateWindow(seg, force: true);
+            sender.OnAck(seg, segOptions, now);
+            sender.SetWindow(seg.Window, seg.Sequence, seg.Acknowledgment); // RFC 7323 2.2: not scaled in a SYN
         }
 
-        if (SendUnacknowledged > InitialSendSequence)
+        if (sender.Unacknowledged > sender.Initial)
         {
-            // Our SYN has been ACKed: ESTABLISHED, and <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
-            SetState(finQueued ? TcpState.FinWait1 : TcpState.Established, now);
+            // Our SYN has been ACKed: ESTABLISHED, and <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; any text
+            // or FIN continues at the sixth step.
+            Established(now);
             layer.Counters.Increment(Counter.TcpActiveOpens);
             Output(now, forceAck: true);
             ProcessTextAndFin(seg, seg.Sequence + 1, seg.Payload, now);
         }
         else
         {
-            // Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
-            UpdateWindow(seg, force: true);
+            // Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>; text waits.
+            sender.SetWindow(seg.Window, seg.Sequence, seg.Acknowledgment);
+            if (seg.Payload.Length > 0) synText = seg.Payload.ToArray();
             SetState(TcpState.SynReceived, now);
-            layer.SendControl(this, InitialSendSequence, TcpFlags.Syn | TcpFlags.Ack, withMss: true, now);
-            ArmRetransmit(now);
+            SendSyn(now);
         }
     }
 
     // RFC 9293 3.10.7.4: Otherwise (SYN-RECEIVED and the synchronized states).
-    private void OtherStatesArrive(in TcpSegment seg, Instant now)
+    private void OtherStatesArrive(in TcpSegment seg, in TcpOptionsRepr segOptions, Instant now)
     {
         var flags = seg.Flags;
         var payload = seg.Payload;
         var sequence = seg.Sequence;
         int length = payload.Length + ((flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
 
-        // First, check the sequence number: the four cases of acceptability.
-        if (!IsAcceptable(sequence, length))
+        // A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost: send it again (Linux tcp_check_req).
+        if (State == TcpState.SynReceived && (flags & (TcpFlags.Syn | TcpFlags.Ack | TcpFlags.Rst)) == TcpFlags.Syn && sequence == receiver.Initial)
         {
-            layer.Drop(DropReason.TcpNotAcceptable, now);
-            // A pure ACK out of window is answered at most twice a second, so that two confused
-            // ends cannot ping-pong forever (Linux tcp_oow_rate_limited); data always gets its ACK.
-            if ((flags & TcpFlags.Rst) == 0 && (length > 0 || lastOutOfWindowAck is not { } last || now - last >= TimeSpan.FromMilliseconds(500)))
-            {
-                if (length == 0) lastOutOfWindowAck = now;
-                SendAck(now);
-            }
-            if (State == TcpState.TimeWait && (flags & TcpFlags.Fin) != 0) RestartTimeWait(now);
+            SendSyn(now);
             return;
         }
+
+        // RFC 7323 5.3 R1: PAWS drops an old duplicate before anything else, with an ACK.
+        if (PawsRejects(segOptions, flags, now))
+        {
+            layer.Drop(DropReason.TcpPawsRejected, now);
+            AnswerOutOfWindow(length, now);
+            return;
+        }
+
+        // First, check the sequence number: the four cases of acceptability. With a zero window a
+        // segment at RCV.NXT is not acceptable for its text, but its ACK, URG and RST are still processed.
+        bool zeroWindowProbe = receiver.Window == 0 && length > 0 && sequence == receiver.Next;
+        if (!IsAcceptable(sequence, length) && !zeroWindowProbe)
+        {
+            layer.Drop(DropReason.TcpNotAcceptable, now);
+            if ((flags & TcpFlags.Rst) == 0)
+            {
+                if (SackEnabled && length > 0 && sequence + length <= receiver.Next) receiver.OutOfOrder.ReportDuplicate(sequence, sequence + length); // RFC 2883
+                AnswerOutOfWindow(length, now);
+                if (State == TcpState.TimeWait && (flags & TcpFlags.Ack) != 0) RestartTimeWait(now); // as Linux
+            }
+            return;
+        }
+        lastHeard = now;
+        keepAliveProbes = 0;
+        UpdateTimestampRecent(segOptions, sequence, now); // RFC 7323 4.3
 
         // Second, check the RST bit (RFC 5961 3.2: exact match resets, in-window gets a challenge ACK).
         if ((flags & TcpFlags.Rst) != 0)
         {
-            if (sequence != ReceiveNext) { ChallengeAck(now); return; }
+            if (sequence != receiver.Next) { ChallengeAck(now); return; }
             if (State == TcpState.SynReceived && Parent is not null) { Terminate(now, Errno.Ok); return; } // back to LISTEN: the listener lives on
             Terminate(now, State is TcpState.SynReceived ? Errno.ECONNREFUSED : State is TcpState.Closing or TcpState.LastAck or TcpState.TimeWait ? Errno.Ok : Errno.ECONNRESET);
             return;
@@ -101,17 +122,7 @@ public sealed partial class TcpConnection
 
         // Third (security/compartment) does not apply to us. Fourth, check the SYN bit:
         // RFC 5961 4.2, any SYN in a synchronized state (or SYN-RECEIVED) gets a challenge ACK.
-        if ((flags & TcpFlags.Syn) != 0)
-        {
-            if (State == TcpState.SynReceived && sequence == InitialReceiveSequence && (flags & TcpFlags.Ack) == 0)
-            {
-                // A retransmitted SYN: our SYN,ACK was lost; send it again.
-                layer.SendControl(this, InitialSendSequence, TcpFlags.Syn | TcpFlags.Ack, withMss: true, now);
-                return;
-            }
-            ChallengeAck(now);
-            return;
-        }
+        if ((flags & TcpFlags.Syn) != 0) { ChallengeAck(now); return; }
 
         // Fifth, check the ACK field.
         if ((flags & TcpFlags.Ack) == 0) { layer.Drop(DropReason.TcpNoAck, now); return; }
@@ -119,16 +130,15 @@ public sealed partial class TcpConnection
 
         if (State == TcpState.SynReceived)
         {
-            if (!(SendUnacknowledged < ack && ack <= SendMax))
+            if (!(sender.Unacknowledged < ack && ack <= sender.Max))
             {
                 layer.SendReset(ack, null, TcpFlags.Rst, Local, Remote!.Value, now);
                 layer.Drop(DropReason.TcpBadAck, now);
                 return;
             }
-            SetState(TcpState.Established, now);
+            sender.SetWindow(seg.Window << sender.WindowShift, sequence, ack);
+            Established(now);
             layer.Counters.Increment(Counter.TcpPassiveOpens);
-            UpdateWindow(seg, force: true);
-            if (finQueued) SetState(TcpState.FinWait1, now);
             if (Parent is { } parent)
             {
                 parent.acceptQueue.Enqueue(this);
@@ -137,97 +147,84 @@ public sealed partial class TcpConnection
         }
 
         // RFC 5961 5.2: acceptable if SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.MAX.
-        if (ack > SendMax)
+        if (ack > sender.Max)
         {
             layer.Drop(DropReason.TcpBadAck, now);
             SendAck(now);
             return;
         }
-        if (ack < SendUnacknowledged - Math.Max(MaxSendWindow, 1))
+        if (ack < sender.Unacknowledged - Math.Max(sender.MaxWindow, 1))
         {
             layer.Drop(DropReason.TcpBadAck, now);
             ChallengeAck(now);
             return;
         }
+        // An old ACK (SEG.ACK < SND.UNA) is ignored; from SND.UNA on it may acknowledge data, count as
+        // a duplicate and update the window (the window only then: SND.UNA =< SEG.ACK).
+        if (ack >= sender.Unacknowledged) sender.OnAck(seg, segOptions, now);
 
-        bool advanced = ack > SendUnacknowledged;
-        if (advanced)
-        {
-            AcknowledgeTo(ack, now);
-            duplicateAcks = 0;
-        }
-        else if (ack == SendUnacknowledged && payload.Length == 0 && seg.Window == SendWindow && SendMax > SendUnacknowledged && (flags & TcpFlags.Fin) == 0)
-        {
-            // RFC 5681 3.2: the third duplicate ACK triggers fast retransmit.
-            if (++duplicateAcks == 3) FastRetransmit(now);
-        }
-        UpdateWindow(seg, force: false);
-
-        bool ourFinAcked = finSequence is { } fin && SendUnacknowledged > fin;
+        bool ourFinAcked = sender.FinSequence is { } fin && sender.Unacknowledged > fin;
         switch (State)
         {
             case TcpState.FinWait1 when ourFinAcked: SetState(TcpState.FinWait2, now); break;
             case TcpState.Closing when ourFinAcked: EnterTimeWait(now); return;
             case TcpState.LastAck when ourFinAcked: Terminate(now, Errno.Ok); return;
             case TcpState.TimeWait:
-                // Only a retransmitted FIN can arrive here: acknowledge it and restart the 2 MSL timeout.
-                if ((flags & TcpFlags.Fin) != 0) { SendAck(now); RestartTimeWait(now); }
+                // A retransmitted FIN (or anything with text) is acknowledged; every segment restarts
+                // the 2 MSL timeout, as in Linux's tcp_timewait_state_process.
+                if (length > 0) SendAck(now);
+                RestartTimeWait(now);
                 return;
         }
 
         // Sixth, the URG bit: urgent data is delivered in line, like any other (RFC 6093).
         // Seventh, process the segment text; eighth, check the FIN bit.
-        ProcessTextAndFin(seg, sequence, payload, now);
+        ProcessTextAndFin(seg, sequence, zeroWindowProbe ? default : payload, now, refusedText: zeroWindowProbe && payload.Length > 0);
         Output(now);
     }
 
     /// <summary>RFC 9293 3.10.7.4, the four cases of segment acceptability against RCV.NXT and RCV.WND.</summary>
     private bool IsAcceptable(SeqNumber sequence, int length)
     {
-        int window = ReceiveWindow;
-        bool startsInside = ReceiveNext <= sequence && sequence < ReceiveNext + window;
-        if (length == 0) return window == 0 ? sequence == ReceiveNext : startsInside;
+        int window = receiver.Window;
+        var next = receiver.Next;
+        bool startsInside = next <= sequence && sequence < next + window;
+        if (length == 0) return window == 0 ? sequence == next : startsInside;
         if (window == 0) return false;
         var last = sequence + (length - 1);
-        return startsInside || (ReceiveNext <= last && last < ReceiveNext + window);
+        return startsInside || (next <= last && last < next + window);
     }
 
-    private void ProcessTextAndFin(in TcpSegment seg, SeqNumber sequence, ReadOnlySpan<byte> payload, Instant now)
+    /// <summary>
+    /// An unacceptable segment gets an ACK; a pure ACK at most twice a second, so that two confused
+    /// ends cannot ping-pong forever (Linux tcp_oow_rate_limited); data always gets its ACK.
+    /// </summary>
+    private void AnswerOutOfWindow(int length, Instant now)
     {
-        bool fin = (seg.Flags & TcpFlags.Fin) != 0;
-        var finAt = sequence + payload.Length;
-        bool needAck = false;
+        if (length == 0 && lastOutOfWindowAck is { } last && now - last < TimeSpan.FromMilliseconds(500)) return;
+        if (length == 0) lastOutOfWindowAck = now;
+        SendAck(now);
+    }
+
+    private void ProcessTextAndFin(in TcpSegment seg, SeqNumber sequence, ReadOnlySpan<byte> payload, Instant now, bool refusedText = false)
+    {
+        bool fin = (seg.Flags & TcpFlags.Fin) != 0 && !refusedText;
+        bool needAck = refusedText;
         bool mayDelay = false;
 
         if (payload.Length > 0 && State.CanReceiveText())
         {
-            // Trim what was already received and what lies beyond the window.
-            int skip = ReceiveNext - sequence;
-            if (skip > 0) { payload = payload[Math.Min(skip, payload.Length)..]; sequence = ReceiveNext; }
-            int room = ReceiveNext + ReceiveWindow - sequence;
-            if (payload.Length > room) { payload = payload[..Math.Max(room, 0)]; fin = false; }
-
-            if (payload.Length > 0)
-            {
-                if (sequence == ReceiveNext)
-                {
-                    if (!ReadShutdown) ReceiveBuffer.Write(payload);
-                    ReceiveNext += payload.Length;
-                    // RFC 1122 4.2.3.2: a full-sized, in-order segment that fills no hole may wait for its ACK.
-                    mayDelay = outOfOrder.Count == 0 && payload.Length >= layer.OurMss;
-                    DrainOutOfOrder();
-                    Signal?.Invoke();
-                }
-                else StoreOutOfOrder(sequence, payload, now);
-            }
+            mayDelay = receiver.Accept(sequence, payload, ReceiveMss, out bool truncated, now);
+            if (truncated) fin = false; // the FIN lies beyond what we took
             needAck = true;
+            Signal?.Invoke();
         }
 
-        if (fin && State is not (TcpState.Closed or TcpState.Listen or TcpState.SynSent)) peerFin ??= finAt;
-        if (peerFin is { } pf && pf == ReceiveNext && !FinReceived)
+        if (fin && State is not (TcpState.Closed or TcpState.Listen or TcpState.SynSent)) peerFin ??= sequence + payload.Length;
+        if (peerFin is { } pf && pf == receiver.Next && !FinReceived)
         {
             // Eighth, the FIN bit: in order, it ends the peer's stream.
-            ReceiveNext += 1;
+            receiver.Next += 1;
             FinReceived = true;
             needAck = true;
             switch (State)
@@ -235,7 +232,7 @@ public sealed partial class TcpConnection
                 case TcpState.SynReceived:
                 case TcpState.Established: SetState(TcpState.CloseWait, now); break;
                 case TcpState.FinWait1:
-                    if (finSequence is { } f && SendUnacknowledged > f) EnterTimeWait(now);
+                    if (sender.FinSequence is { } f && sender.Unacknowledged > f) EnterTimeWait(now);
                     else SetState(TcpState.Closing, now);
                     break;
                 case TcpState.FinWait2: EnterTimeWait(now); break;
@@ -245,67 +242,8 @@ public sealed partial class TcpConnection
         }
         if (!needAck) return;
         // Every second full-sized segment is acknowledged at once; a lone one within 40 ms (RFC 1122 4.2.3.2).
-        if (mayDelay && DelayedAckAt == Instant.MaxValue) { DelayedAckAt = now + DelayedAckTimeout; return; }
+        if (mayDelay && receiver.DelayAck(now)) return;
         SendAck(now);
-    }
-
-    private void StoreOutOfOrder(SeqNumber sequence, ReadOnlySpan<byte> data, Instant now)
-    {
-        if (outOfOrder.Count >= options.MaxOutOfOrderSegments) { layer.Drop(DropReason.TcpOutOfOrderOverflow, now); return; }
-        int index = 0;
-        while (index < outOfOrder.Count && outOfOrder[index].Sequence < sequence) index++;
-        if (index < outOfOrder.Count && outOfOrder[index].Sequence == sequence && outOfOrder[index].Data.Length >= data.Length) return; // a duplicate
-        outOfOrder.Insert(index, (sequence, data.ToArray()));
-    }
-
-    /// <summary>Moves stored segments that now continue the stream into the receive buffer, trimming overlaps.</summary>
-    private void DrainOutOfOrder()
-    {
-        while (outOfOrder.Count > 0)
-        {
-            var (sequence, data) = outOfOrder[0];
-            if (sequence > ReceiveNext) return;
-            outOfOrder.RemoveAt(0);
-            int skip = ReceiveNext - sequence;
-            if (skip >= data.Length) continue;
-            var fresh = data.AsSpan(skip);
-            int room = ReceiveBuffer.Free;
-            if (fresh.Length > room) fresh = fresh[..room];
-            if (!ReadShutdown) ReceiveBuffer.Write(fresh);
-            ReceiveNext += fresh.Length;
-        }
-    }
-
-    /// <summary>SND.UNA advances: drop acknowledged bytes, take an RTT sample (Karn), rearm or stop the timer.</summary>
-    private void AcknowledgeTo(SeqNumber ack, Instant now)
-    {
-        SendUnacknowledged = ack;
-        if (SendNext < ack) SendNext = ack;
-        int ackedBytes = Math.Clamp(ack - sendBufferSequence, 0, SendBuffer.Count);
-        SendBuffer.Discard(ackedBytes);
-        sendBufferSequence += ackedBytes;
-        if (timing is { } t && ack > t.Sequence)
-        {
-            SampleRtt(now - t.SentAt);
-            timing = null;
-        }
-        retransmissions = 0;
-        if (SendUnacknowledged == SendMax) RetransmitAt = Instant.MaxValue;
-        else ArmRetransmit(now);
-        if (ackedBytes > 0) Signal?.Invoke();
-    }
-
-    /// <summary>RFC 9293 3.10.7.4: update SND.WND only from a segment newer than the last update.</summary>
-    private void UpdateWindow(in TcpSegment seg, bool force)
-    {
-        if (force || SendWl1 < seg.Sequence || (SendWl1 == seg.Sequence && SendWl2 <= seg.Acknowledgment))
-        {
-            SendWindow = seg.Window;
-            MaxSendWindow = Math.Max(MaxSendWindow, SendWindow);
-            SendWl1 = seg.Sequence;
-            SendWl2 = seg.Acknowledgment;
-            if (SendWindow > 0) { PersistAt = Instant.MaxValue; persistBackoff = TimeSpan.Zero; }
-        }
     }
 
     /// <summary>RFC 5961 7: an ACK that tells a blind attacker nothing, at most N per second.</summary>

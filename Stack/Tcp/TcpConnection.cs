@@ -6,24 +6,30 @@ using UserStack.Wire;
 namespace UserStack.Tcp;
 
 /// <summary>
-/// One Transmission Control Block (RFC 9293 3.3.1): the state, the send and receive sequence
-/// variables under their RFC names, the buffers, and the timers of one connection or listener.
-/// Segment arrival is in TcpConnection.Arrival.cs, sending and timers in TcpConnection.Output.cs.
+/// One Transmission Control Block (RFC 9293 3.3.1): the state machine and the user calls of one
+/// connection or listener. The send side lives in <see cref="Sender"/>, the receive side in
+/// <see cref="Receiver"/>; segment arrival is TcpConnection.Arrival.cs, the options both SYNs
+/// negotiate TcpConnection.Options.cs, the timers TcpConnection.Timers.cs.
 /// </summary>
 public sealed partial class TcpConnection : IBoundEndpoint
 {
     private readonly TcpLayer layer;
     private readonly TcpOptions options;
     private readonly TokenBucket challengeAcks;
+    private readonly Sender sender;
+    private readonly Receiver receiver;
 
     internal TcpConnection(TcpLayer layer, TcpOptions options)
     {
         this.layer = layer;
         this.options = options;
-        SendBuffer = new ByteRing(options.SendBufferSize);
-        ReceiveBuffer = new ByteRing(options.ReceiveBufferSize);
+        sender = new Sender(this, layer, options);
+        receiver = new Receiver(layer, options);
         challengeAcks = new TokenBucket(options.ChallengeAcksPerSecond, options.ChallengeAcksPerSecond);
-        Rto = options.InitialRto;
+        KeepAliveIdle = options.KeepAliveIdle;
+        KeepAliveInterval = options.KeepAliveInterval;
+        KeepAliveCount = options.KeepAliveCount;
+        sender.NoDelay = options.NoDelay;
     }
 
     public TcpState State { get; private set; } = TcpState.Closed;
@@ -31,53 +37,37 @@ public sealed partial class TcpConnection : IBoundEndpoint
     public Endpoint? Remote { get; internal set; }
     public bool ReuseAddress { get; set; }
     internal bool InTable { get; set; }
+    internal Sender Sender => sender;
+    internal Receiver Receiver => receiver;
 
-    // RFC 9293 3.3.1, send sequence variables.
-    public SeqNumber SendUnacknowledged { get; private set; }   // SND.UNA
-    public SeqNumber SendNext { get; private set; }             // SND.NXT
-    /// <summary>The highest sequence number sent so far (BSD's snd_max): SND.NXT, or one past it while a zero-window probe byte is out.</summary>
-    public SeqNumber SendMax { get; private set; }
-    public int SendWindow { get; private set; }                 // SND.WND
-    public SeqNumber SendWl1 { get; private set; }              // SND.WL1
-    public SeqNumber SendWl2 { get; private set; }              // SND.WL2
-    public SeqNumber InitialSendSequence { get; private set; }  // ISS
-    public int MaxSendWindow { get; private set; }              // MAX.SND.WND (RFC 5961 5.2)
+    // The RFC 9293 3.3.1 variables, for tests, traces and socket information.
+    public SeqNumber SendUnacknowledged => sender.Unacknowledged;   // SND.UNA
+    public SeqNumber SendNext => sender.Next;                       // SND.NXT
+    public int SendWindow => sender.Window;                         // SND.WND
+    public SeqNumber InitialSendSequence => sender.Initial;         // ISS
+    public SeqNumber ReceiveNext => receiver.Next;                  // RCV.NXT
+    public int ReceiveWindow => receiver.Window;                    // RCV.WND
+    public SeqNumber InitialReceiveSequence => receiver.Initial;    // IRS
+    /// <summary>The effective send MSS: data bytes per segment.</summary>
+    public int SendMss => sender.Mss;
+    public TimeSpan Rto => sender.Rtt.Rto;
+    public TimeSpan? SmoothedRtt => sender.Rtt.Smoothed;
+    public int CongestionWindow => sender.Congestion.Window;
+    public int SlowStartThreshold => sender.Congestion.SlowStartThreshold;
+    public string CongestionControl => sender.Congestion.Name;
 
-    // RFC 9293 3.3.1, receive sequence variables.
-    public SeqNumber ReceiveNext { get; private set; }           // RCV.NXT
-    public SeqNumber InitialReceiveSequence { get; private set; } // IRS
-    /// <summary>RCV.WND: free receive buffer, at most 65535 (no window scaling yet).</summary>
-    public int ReceiveWindow => Math.Min(ReceiveBuffer.Free, ushort.MaxValue);
+    internal ByteRing SendBuffer => sender.Buffer;
+    internal ByteRing ReceiveBuffer => receiver.Buffer;
 
-    /// <summary>The peer's MSS (RFC 9293 3.7.1: 536 when it sent none).</summary>
-    public int SendMss { get; private set; } = 536;
-
-    /// <summary>Bytes from SND.UNA on (sent and not yet sent); byte 0 has sequence number <see cref="sendBufferSequence"/>.</summary>
-    internal ByteRing SendBuffer { get; }
-    internal ByteRing ReceiveBuffer { get; }
-    private SeqNumber sendBufferSequence;
-    private readonly List<(SeqNumber Sequence, byte[] Data)> outOfOrder = new();
-
-    private bool finQueued;          // the application closed its sending side
-    private SeqNumber? finSequence;  // where our FIN sits in sequence space, once sent
     private SeqNumber? peerFin;      // a FIN seen beyond RCV.NXT, waiting for the data before it
+    private byte[]? synText;         // data that came on the peer's SYN, delivered once ESTABLISHED
+    private bool orphaned;           // the application closed the socket: nobody will read
     public bool FinReceived { get; private set; }
-    public bool ReadShutdown { get; private set; }
-
-    // Timers (each setter tells the layer, which keeps a lower bound of all deadlines) and RFC 6298 state.
-    private Instant retransmitAt = Instant.MaxValue, persistAt = Instant.MaxValue, timeWaitAt = Instant.MaxValue, delayedAckAt = Instant.MaxValue;
-    internal Instant RetransmitAt { get => retransmitAt; private set => layer.NoteDeadline(retransmitAt = value); }
-    internal Instant PersistAt { get => persistAt; private set => layer.NoteDeadline(persistAt = value); }
-    internal Instant TimeWaitAt { get => timeWaitAt; private set => layer.NoteDeadline(timeWaitAt = value); }
-    public TimeSpan Rto { get; private set; }
-    public TimeSpan? SmoothedRtt { get; private set; }
-    public TimeSpan RttVariance { get; private set; }
-    private (SeqNumber Sequence, Instant SentAt)? timing;
-    private int retransmissions;
-    private int duplicateAcks;
-    private SeqNumber? retransmitPoint; // where go-back-N recovery resends next after a timeout
+    public bool ReadShutdown => receiver.ReadShutdown;
     private Instant? lastOutOfWindowAck;
-    private TimeSpan persistBackoff;
+
+    /// <summary>TCP_NODELAY: small segments go out at once, without waiting for earlier ones to be acknowledged.</summary>
+    public bool NoDelay { get => sender.NoDelay; set => sender.NoDelay = value; }
 
     // Listener state.
     public int Backlog { get; private set; }
@@ -90,16 +80,14 @@ public sealed partial class TcpConnection : IBoundEndpoint
     /// <summary>Called under the host lock when something a socket may wait for happened.</summary>
     public Action? Signal { get; set; }
 
-    /// <summary>When a delayed ACK is due; <see cref="Instant.MaxValue"/> when none is owed.</summary>
-    internal Instant DelayedAckAt { get => delayedAckAt; private set => layer.NoteDeadline(delayedAckAt = value); }
-    private static readonly TimeSpan DelayedAckTimeout = TimeSpan.FromMilliseconds(40); // Linux's TCP_DELACK_MIN
-
-    /// <summary>Any segment we send carries RCV.NXT: the owed ACK is paid.</summary>
-    internal void AckSent() => DelayedAckAt = Instant.MaxValue;
-
-    internal Instant NextDeadline => Instant.Min(Instant.Min(RetransmitAt, DelayedAckAt), Instant.Min(PersistAt, TimeWaitAt));
-
     public override string ToString() => $"tcp {Local} -> {(Remote is { } r ? r.ToString() : "*")} {State}";
+
+    /// <summary>TCP_INFO's content: state, timers and congestion, like Linux's struct tcp_info.</summary>
+    public TcpInfo Info => new(State, sender.Rtt.Rto, sender.Rtt.Smoothed ?? TimeSpan.Zero, sender.Rtt.Variance,
+        sender.Congestion.Name, sender.Congestion.Window, sender.Congestion.SlowStartThreshold, sender.InRecovery,
+        sender.Retransmissions, sender.TotalRetransmissions, sender.Mss, layer.OurMss,
+        WindowScalingEnabled ? sender.WindowShift : null, WindowScalingEnabled ? receiver.WindowShift : null,
+        TimestampsEnabled, SackEnabled, sender.Scoreboard.SackedBytes, sender.FlightSize, sender.Window, receiver.Window);
 
     // ---- the user calls of RFC 9293 3.10 -------------------------------------------------
 
@@ -111,68 +99,77 @@ public sealed partial class TcpConnection : IBoundEndpoint
     }
 
     /// <summary>OPEN, active: send SYN, enter SYN-SENT.</summary>
-    internal void Open(SeqNumber iss, Instant now)
+    internal void Open(SeqNumber iss, uint timestampOffset, Instant now)
     {
-        ChooseInitialSendSequence(iss);
+        sender.Start(iss);
+        this.timestampOffset = timestampOffset;
         SetState(TcpState.SynSent, now);
-        layer.SendControl(this, iss, TcpFlags.Syn, withMss: true, now);
-        ArmRetransmit(now);
-        timing = (iss, now);
+        SendSyn(now);
+        sender.StartSynTimer(now);
     }
 
     /// <summary>A listener's child, made from the SYN that reached it (RFC 9293 3.10.7.2).</summary>
-    internal void AcceptSyn(TcpConnection parent, in TcpSegment syn, SeqNumber iss, Instant now)
+    internal void AcceptSyn(TcpConnection parent, in TcpSegment syn, SeqNumber iss, uint timestampOffset, Instant now)
     {
         Parent = parent;
-        InitialReceiveSequence = syn.Sequence;
-        ReceiveNext = syn.Sequence + 1;
-        ChooseInitialSendSequence(iss);
-        UpdateWindow(syn, force: true);
-        if (syn.Options.MaximumSegmentSize is ushort mss) SendMss = Math.Max((int)mss, 64);
+        this.timestampOffset = timestampOffset;
+        receiver.Initial = syn.Sequence;
+        receiver.Next = syn.Sequence + 1;
+        receiver.AdvertisedEdge = receiver.Next;
+        sender.Start(iss);
+        Negotiate(syn.Options, now);
+        sender.SetWindow(syn.Window, syn.Sequence, syn.Acknowledgment); // RFC 7323 2.2: a SYN's window is never scaled
+        // RFC 9293 3.10.7.2: text on the SYN is queued and delivered once the connection is established.
+        if (syn.Payload.Length > 0) synText = syn.Payload[..Math.Min(syn.Payload.Length, receiver.Buffer.Capacity)].ToArray();
         SetState(TcpState.SynReceived, now);
-        layer.SendControl(this, iss, TcpFlags.Syn | TcpFlags.Ack, withMss: true, now);
-        ArmRetransmit(now);
-        timing = (iss, now);
+        SendSyn(now);
+        sender.StartSynTimer(now);
     }
 
-    /// <summary>RFC 9293 3.4: SND.UNA = ISS, SND.NXT = ISS + 1 (the SYN), data from ISS + 1.</summary>
-    private void ChooseInitialSendSequence(SeqNumber iss)
+    /// <summary>The handshake is over: cwnd starts (RFC 6928) and the RTO falls back to 3 s if a SYN timed out (RFC 6298 5.7).</summary>
+    private void Established(Instant now)
     {
-        InitialSendSequence = iss;
-        SendUnacknowledged = iss;
-        SendNext = iss + 1;
-        SendMax = SendNext;
-        sendBufferSequence = iss + 1;
+        SetState(sender.FinQueued ? TcpState.FinWait1 : TcpState.Established, now);
+        sender.Congestion.Start(sender.Mss);
+        if (sender.SynRetransmitted) sender.Rtt.UseFallback();
+        if (synText is { } text)
+        {
+            synText = null;
+            receiver.Accept(receiver.Next, text, int.MaxValue, out _, now);
+            Signal?.Invoke();
+        }
     }
 
     public bool CanAccept => acceptQueue.Count > 0;
 
     public TcpConnection? TakeAccepted() => acceptQueue.TryDequeue(out var c) ? c : null;
 
-    /// <summary>SEND: queues as much as the send buffer takes and transmits what the window allows.</summary>
+    /// <summary>SEND: queues as much as the send buffer takes and transmits what the windows allow.</summary>
     public int Send(ReadOnlySpan<byte> data, Instant now, out Errno error)
     {
         error = TakeError();
         if (error != Errno.Ok) return 0;
-        if (finQueued || !State.CanSend()) { error = State == TcpState.Closed ? Errno.ENOTCONN : Errno.EPIPE; return 0; }
-        int n = SendBuffer.Write(data);
+        if (sender.FinQueued || !State.CanSend()) { error = State == TcpState.Closed ? Errno.ENOTCONN : Errno.EPIPE; return 0; }
+        int n = sender.Buffer.Write(data);
         if (n == 0) { error = Errno.EAGAIN; return 0; }
         if (State.IsSynchronized()) Output(now);
         return n;
     }
 
-    public int SendBufferCapacity => SendBuffer.Capacity;
-    public int ReceiveBufferCapacity => ReceiveBuffer.Capacity;
-    public bool IsWritable => (State.CanSend() && !finQueued && SendBuffer.Free > 0) || PendingError != Errno.Ok || State == TcpState.Closed;
-    public int Available => ReceiveBuffer.Count;
-    public bool IsReadable => ReceiveBuffer.Count > 0 || FinReceived || PendingError != Errno.Ok || State == TcpState.Closed || acceptQueue.Count > 0;
+    public int SendBufferCapacity => sender.Buffer.Capacity;
+    public int ReceiveBufferCapacity => receiver.Buffer.Capacity;
+    public bool IsWritable => (State.CanSend() && !sender.FinQueued && sender.Buffer.Free > 0) || PendingError != Errno.Ok || State == TcpState.Closed;
+    public int Available => receiver.Buffer.Count;
+    /// <summary>Bytes queued to send and not yet acknowledged (SIOCOUTQ).</summary>
+    public int Unacknowledged => sender.Buffer.Count;
+    public bool IsReadable => receiver.Buffer.Count > 0 || FinReceived || PendingError != Errno.Ok || State == TcpState.Closed || acceptQueue.Count > 0;
     public bool IsConnecting => State is TcpState.SynSent or TcpState.SynReceived;
 
     /// <summary>RECEIVE: takes in-order bytes; 0 with EOF once the peer's FIN was read.</summary>
     public int Receive(Span<byte> destination, bool peek, Instant now, out Errno error)
     {
         error = Errno.Ok;
-        if (ReceiveBuffer.Count == 0)
+        if (receiver.Buffer.Count == 0)
         {
             error = TakeError();
             if (error != Errno.Ok) return 0;
@@ -180,17 +177,19 @@ public sealed partial class TcpConnection : IBoundEndpoint
             error = State is TcpState.Closed or TcpState.Listen ? Errno.ENOTCONN : Errno.EAGAIN;
             return 0;
         }
-        int windowBefore = ReceiveWindow;
-        int n = peek ? ReceiveBuffer.Peek(0, destination) : ReceiveBuffer.Read(destination);
-        // Tell the peer when the window opens by a segment or more (RFC 9293 3.8.6.2.2, receiver SWS avoidance).
-        if (!peek && State.IsSynchronized() && ReceiveWindow - windowBefore >= Math.Min(SendMss, ReceiveBuffer.Capacity / 2) && windowBefore < SendMss * 2)
-            SendAck(now);
+        int n = peek ? receiver.Buffer.Peek(0, destination) : receiver.Buffer.Read(destination);
+        // Receiver SWS avoidance (RFC 9293 3.8.6.2.2): announce the window once it grew by a segment or half the buffer.
+        if (!peek && State.IsSynchronized() && !FinReceived && receiver.WindowUpdateWorthSending(ReceiveMss)) SendAck(now);
         return n;
     }
+
+    /// <summary>The largest segment the peer may send us: our MSS less the options on every segment.</summary>
+    internal int ReceiveMss => Math.Max(1, layer.OurMss - OptionOverhead);
 
     /// <summary>CLOSE (RFC 9293 3.10.4): FIN after the queued data; RST if unread data would be lost.</summary>
     internal void Close(Instant now)
     {
+        orphaned = true;
         switch (State)
         {
             case TcpState.Listen:
@@ -199,24 +198,25 @@ public sealed partial class TcpConnection : IBoundEndpoint
                 Terminate(now, Errno.Ok);
                 return;
         }
-        if (ReceiveBuffer.Count > 0)
+        if (receiver.Buffer.Count > 0)
         {
             // RFC 2525 2.17: closing with unread data resets the connection.
             Abort(now, Errno.Ok);
             return;
         }
         ShutdownWrite(now);
+        if (State == TcpState.FinWait2) StartFinWait2Timer(now);
     }
 
     /// <summary>shutdown(SHUT_WR): queue our FIN.</summary>
     public void ShutdownWrite(Instant now)
     {
-        if (finQueued) return;
+        if (sender.FinQueued) return;
         switch (State)
         {
-            case TcpState.SynReceived: finQueued = true; return; // FIN-WAIT-1 once the handshake completes
-            case TcpState.Established: finQueued = true; SetState(TcpState.FinWait1, now); break;
-            case TcpState.CloseWait: finQueued = true; SetState(TcpState.LastAck, now); break;
+            case TcpState.SynReceived: sender.FinQueued = true; return; // FIN-WAIT-1 once the handshake completes
+            case TcpState.Established: sender.FinQueued = true; SetState(TcpState.FinWait1, now); break;
+            case TcpState.CloseWait: sender.FinQueued = true; SetState(TcpState.LastAck, now); break;
             case TcpState.SynSent: Terminate(now, Errno.Ok); return;
             default: return;
         }
@@ -226,8 +226,8 @@ public sealed partial class TcpConnection : IBoundEndpoint
     /// <summary>shutdown(SHUT_RD): no more reading; what arrives is discarded.</summary>
     public void ShutdownRead()
     {
-        ReadShutdown = true;
-        ReceiveBuffer.Discard(ReceiveBuffer.Count);
+        receiver.ReadShutdown = true;
+        receiver.Buffer.Discard(receiver.Buffer.Count);
         Signal?.Invoke();
     }
 
@@ -235,7 +235,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     public void Abort(Instant now, Errno error)
     {
         if (State is TcpState.SynReceived or TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait)
-            layer.SendControl(this, SendNext, TcpFlags.Rst | TcpFlags.Ack, withMss: false, now);
+            Transmit(sender.Next, TcpFlags.Rst | TcpFlags.Ack, 0, 0, now);
         Terminate(now, error);
     }
 
@@ -251,17 +251,57 @@ public sealed partial class TcpConnection : IBoundEndpoint
         if (next == State) return;
         layer.Trace(this, State, next, now);
         State = next;
+        if (next == TcpState.FinWait2 && orphaned) StartFinWait2Timer(now);
         Signal?.Invoke();
     }
 
     /// <summary>Enters CLOSED: timers off, out of the table, waiters told (with an error, if any).</summary>
     internal void Terminate(Instant now, Errno error)
     {
+        if (State == TcpState.Closed && !InTable) return;
         if (error != Errno.Ok) PendingError = error;
-        RetransmitAt = PersistAt = TimeWaitAt = DelayedAckAt = Instant.MaxValue;
+        bool wasListening = State == TcpState.Listen;
+        sender.StopTimers();
+        receiver.DelayedAckAt = TimeWaitAt = KeepAliveAt = FinWait2At = Instant.MaxValue;
+        receiver.OutOfOrder.Clear();
         SetState(TcpState.Closed, now);
         layer.Forget(this);
-        while (acceptQueue.TryDequeue(out var child)) child.Abort(now, Errno.ECONNABORTED);
+        if (wasListening)
+        {
+            // Half-open children die silently with their listener, as in Linux (their SYN-ACK goes
+            // unanswered; a late ACK meets a RST from the closed port). Established, unaccepted ones are reset.
+            foreach (var child in layer.HalfOpenChildren(this)) child.Terminate(now, Errno.ECONNABORTED);
+            while (acceptQueue.TryDequeue(out var c)) c.Abort(now, Errno.ECONNABORTED);
+        }
         Signal?.Invoke();
+    }
+
+    // ---- segments out --------------------------------------------------------------------
+
+    /// <summary>Sends our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) with the options of RFC 9293 3.7.1, RFC 7323 and RFC 2018.</summary>
+    internal void SendSyn(Instant now) =>
+        Transmit(sender.Initial, State == TcpState.SynSent ? TcpFlags.Syn : TcpFlags.Syn | TcpFlags.Ack, 0, 0, now);
+
+    internal void SendAck(Instant now)
+    {
+        if (State is TcpState.Closed or TcpState.Listen or TcpState.SynSent) return;
+        Transmit(sender.Next, TcpFlags.Ack, 0, 0, now);
+    }
+
+    /// <summary>Sends new data and our FIN as far as the windows allow; an ACK alone if asked and nothing else went.</summary>
+    internal void Output(Instant now, bool forceAck = false)
+    {
+        bool sent = sender.Output(now);
+        if (!sent && forceAck) SendAck(now);
+    }
+
+    internal void Transmit(SeqNumber sequence, TcpFlags flags, int offset, int length, Instant now) =>
+        layer.SendSegment(this, sequence, flags, offset, length, now);
+
+    /// <summary>Every segment but a RST carries RCV.NXT: the owed ACK is paid (RFC 7323 4.3: Last.ACK.sent).</summary>
+    internal void AckSent()
+    {
+        receiver.DelayedAckAt = Instant.MaxValue;
+        receiver.LastAckSent = receiver.Next;
     }
 }

@@ -84,12 +84,16 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         Table.Add(c);
         c.InTable = true;
         live.Add(c);
-        c.Open(InitialSequenceNumber(c.Local, remote, now), now);
+        var (iss, tsOffset) = InitialSequenceNumber(c.Local, remote, now);
+        c.Open(iss, tsOffset, now);
         return Errno.Ok;
     }
 
-    /// <summary>RFC 6528: ISN = M + F(local, remote, secret), M a 4-microsecond clock.</summary>
-    private SeqNumber InitialSequenceNumber(Endpoint local, Endpoint remote, Instant now)
+    /// <summary>
+    /// RFC 6528: ISN = M + F(local, remote, secret), M a 4-microsecond clock; and from the same keyed
+    /// hash, where this connection's timestamp clock starts (random per connection, as Linux does).
+    /// </summary>
+    private (SeqNumber Iss, uint TimestampOffset) InitialSequenceNumber(Endpoint local, Endpoint remote, Instant now)
     {
         Span<byte> input = stackalloc byte[12];
         (local.Address.IsUnspecified ? stack.Ipv4.Address : local.Address).Write(input);
@@ -98,7 +102,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         BinaryPrimitives.WriteUInt16BigEndian(input[10..], remote.Port);
         Span<byte> hash = stackalloc byte[32];
         HMACSHA256.HashData(secret, input, hash);
-        return new SeqNumber(unchecked((uint)(now.Microseconds / 4) + BinaryPrimitives.ReadUInt32BigEndian(hash)));
+        return (new SeqNumber(unchecked((uint)(now.Microseconds / 4) + BinaryPrimitives.ReadUInt32BigEndian(hash))), BinaryPrimitives.ReadUInt32BigEndian(hash[4..]));
     }
 
     public void Receive(in Ipv4Packet ip, Instant now)
@@ -146,10 +150,13 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         Table.Add(child);
         child.InTable = true;
         live.Add(child);
-        child.AcceptSyn(listener, seg, InitialSequenceNumber(local, remote, now), now);
+        var (iss, tsOffset) = InitialSequenceNumber(local, remote, now);
+        child.AcceptSyn(listener, seg, iss, tsOffset, now);
     }
 
     private int PendingChildren(TcpConnection listener) => live.Count(c => c.Parent == listener && c.State == TcpState.SynReceived);
+
+    internal List<TcpConnection> HalfOpenChildren(TcpConnection listener) => live.Where(c => c.Parent == listener && c.State == TcpState.SynReceived).ToList();
 
     /// <summary>RFC 1122 4.2.3.9 / RFC 5461: an ICMP hard error during the handshake ends the attempt.</summary>
     public void ReceiveError(IcmpType type, byte code, in QuotedDatagram quoted, Instant now)
@@ -158,7 +165,11 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var local = new Endpoint(quoted.Source, BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport));
         var remote = new Endpoint(quoted.Destination, BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport[2..]));
         var c = Table.Lookup(local, remote);
-        if (c?.Remote is null || c.State != TcpState.SynSent) return;
+        if (c?.Remote is null || c.State is TcpState.Listen or TcpState.Closed) return;
+        // RFC 5927 4.1: the quoted sequence number must be one we sent and is not yet acknowledged.
+        var quotedSequence = new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quoted.Transport[4..]));
+        if (!(c.SendUnacknowledged <= quotedSequence && quotedSequence < c.Sender.Max)) { Drop(DropReason.TcpIcmpOutOfWindow, now); return; }
+        if (c.State != TcpState.SynSent) return; // RFC 5461: in a synchronized state a hard error is only advice
         var error = IcmpLayer.ToErrno(type, code);
         if (error is Errno.ECONNREFUSED or Errno.ENOPROTOOPT or Errno.EHOSTUNREACH or Errno.ENETUNREACH)
         {
@@ -200,30 +211,26 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     /// <summary>Called by the socket layer: an unconnected (or listening) endpoint the app closed.</summary>
     public void Close(TcpConnection c, Instant now)
     {
-        // A listener takes its half-open connections with it (they could never be accepted).
-        if (c.State == TcpState.Listen)
-            foreach (var child in live.Where(x => x.Parent == c && x.State == TcpState.SynReceived).ToList()) child.Abort(now, Errno.ECONNABORTED);
         c.Close(now);
         if (c.State == TcpState.Closed) Forget(c);
     }
 
     // ---- segments out --------------------------------------------------------------------
 
-    internal void SendControl(TcpConnection c, SeqNumber sequence, TcpFlags flags, bool withMss, Instant now)
+    /// <summary>
+    /// Builds one segment of a connection: its options (TcpConnection.OptionsFor), the window we
+    /// advertise (scaled, except in a SYN), <paramref name="length"/> bytes of the send buffer from
+    /// <paramref name="offset"/>, and RCV.NXT as the acknowledgment when the ACK bit is set.
+    /// </summary>
+    internal void SendSegment(TcpConnection c, SeqNumber sequence, TcpFlags flags, int offset, int length, Instant now)
     {
-        var ack = (flags & TcpFlags.Ack) != 0 ? c.ReceiveNext : default;
-        var options = withMss ? new TcpOptionsRepr(MaximumSegmentSize: (ushort)OurMss) : default;
-        var repr = new TcpRepr(c.Local.Port, c.Remote!.Value.Port, sequence, ack, flags, (ushort)c.ReceiveWindow, 0, options, 0);
-        if ((flags & TcpFlags.Ack) != 0) c.AckSent();
-        Transmit(repr, c.Local.Address, c.Remote.Value.Address, now);
-    }
-
-    internal void SendData(TcpConnection c, SeqNumber sequence, TcpFlags flags, int offset, int length, Instant now)
-    {
-        var repr = new TcpRepr(c.Local.Port, c.Remote!.Value.Port, sequence, c.ReceiveNext, flags, (ushort)c.ReceiveWindow, 0, default, length);
-        var buffer = stack.Ipv4.PayloadBuffer;
-        c.SendBuffer.Peek(offset, buffer.Slice(repr.HeaderLength, length));
-        c.AckSent();
+        bool syn = (flags & TcpFlags.Syn) != 0, ack = (flags & TcpFlags.Ack) != 0, rst = (flags & TcpFlags.Rst) != 0;
+        var options = c.OptionsFor(flags, OurMss - length, now);
+        ushort window = c.Receiver.WindowField(syn, c.ReceiveMss);
+        var repr = new TcpRepr(c.Local.Port, c.Remote!.Value.Port, sequence, ack ? c.ReceiveNext : default, flags, window, 0, options, length);
+        if (length > 0) c.SendBuffer.Peek(offset, stack.Ipv4.PayloadBuffer.Slice(repr.HeaderLength, length));
+        if (rst) Counters.Increment(Counter.TcpResetsSent);
+        else if (ack) c.AckSent();
         Transmit(repr, c.Local.Address, c.Remote.Value.Address, now);
     }
 
@@ -245,4 +252,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
 
     internal void Trace(TcpConnection c, TcpState from, TcpState to, Instant now) =>
         stack.Trace?.Write(new TcpStateChanged(now, $"{c.Local}-{c.Remote?.ToString() ?? "*"}", from.ToString(), to.ToString()));
+
+    internal void TraceCongestion(TcpConnection c, string what, Instant now) =>
+        stack.Trace?.Write(new TcpCongestionChanged(now, $"{c.Local}-{c.Remote?.ToString() ?? "*"}", what, c.CongestionWindow, c.SlowStartThreshold));
 }

@@ -20,4 +20,31 @@ public sealed record TcpOptions
     public int ChallengeAcksPerSecond { get; init; } = 10;
     /// <summary>Bytes of out-of-order data kept per connection (within the receive window).</summary>
     public int MaxOutOfOrderSegments { get; init; } = 256;
+    /// <summary>RFC 7323 window scaling offered in our SYN and accepted in the peer's.</summary>
+    public bool WindowScaling { get; init; } = true;
+    /// <summary>RFC 7323 timestamps (RTTM and PAWS) offered and accepted.</summary>
+    public bool Timestamps { get; init; } = true;
+    /// <summary>RFC 2018 selective acknowledgments offered and accepted.</summary>
+    public bool SelectiveAcknowledgments { get; init; } = true;
+    /// <summary>The congestion control of new connections: "cubic" (the default, as in Linux) or "newreno".</summary>
+    public string CongestionControl { get; init; } = Congestion.CongestionControl.CubicName;
+    /// <summary>TCP_NODELAY for new connections (off: Nagle's algorithm runs, RFC 1122 4.2.3.4).</summary>
+    public bool NoDelay { get; init; }
+    /// <summary>Keepalive defaults (Linux: tcp_keepalive_time 2 h, tcp_keepalive_intvl 75 s, tcp_keepalive_probes 9).</summary>
+    public TimeSpan KeepAliveIdle { get; init; } = TimeSpan.FromHours(2);
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(75);
+    public int KeepAliveCount { get; init; } = 9;
+    /// <summary>How long a closed socket waits in FIN-WAIT-2 for the peer's FIN (Linux tcp_fin_timeout: 60 s).</summary>
+    public TimeSpan FinWait2Timeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Refuses settings the stack cannot run with (a clear error rather than a crash later).</summary>
+    public void Validate()
+    {
+        if (ReceiveBufferSize < 1) throw new ArgumentOutOfRangeException(nameof(ReceiveBufferSize), ReceiveBufferSize, "the receive buffer needs at least one byte");
+        if (SendBufferSize < 1) throw new ArgumentOutOfRangeException(nameof(SendBufferSize), SendBufferSize, "the send buffer needs at least one byte");
+        if (MaxOutOfOrderSegments < 0) throw new ArgumentOutOfRangeException(nameof(MaxOutOfOrderSegments), MaxOutOfOrderSegments, "cannot be negative");
+        if (MinimumRto <= TimeSpan.Zero || MaximumRto < MinimumRto || InitialRto <= TimeSpan.Zero) throw new ArgumentException("RTO bounds must be positive with MinimumRto <= MaximumRto");
+        if (!Congestion.CongestionControl.IsKnown(CongestionControl)) throw new ArgumentException($"unknown congestion control '{CongestionControl}' (known: {string.Join(", ", Congestion.CongestionControl.Available)})");
+        if (KeepAliveIdle <= TimeSpan.Zero || KeepAliveInterval <= TimeSpan.Zero || KeepAliveCount < 1) throw new ArgumentException("keepalive idle and interval must be positive and the count at least 1");
+    }
 }

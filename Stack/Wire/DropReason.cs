@@ -61,4 +61,6 @@ public enum DropReason : byte
     TcpListenOverflow,
     TcpOutOfOrderOverflow,
     TcpNoAck,
+    TcpPawsRejected,
+    TcpIcmpOutOfWindow,
 }

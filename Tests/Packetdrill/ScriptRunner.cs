@@ -66,6 +66,17 @@ public sealed class ScriptRunner : IFrameSink
     public void Transmit(ReadOnlySpan<byte> frame)
     {
         if (frame.Length >= 14 && frame[12] == 0x08 && frame[13] == 0x00) sent.Enqueue((now, frame.ToArray()));
+        else if (frame.Length >= 14 && frame[12] == 0x08 && frame[13] == 0x06) gatewayAsked = true; // ARP re-polls the gateway
+    }
+
+    private bool gatewayAsked;
+
+    /// <summary>The gateway answers the stack's ARP requests, as the kernel behind packetdrill's tun device would.</summary>
+    private void AnswerArp()
+    {
+        if (!gatewayAsked) return;
+        gatewayAsked = false;
+        stack.Receive(Frames.Arp(ArpOperation.Reply, GatewayMac, Gateway, LocalMac, LocalAddress), now);
     }
 
     public void Run(string script)
@@ -98,7 +109,9 @@ public sealed class ScriptRunner : IFrameSink
         {
             if (stack.NextDeadline > now) now = stack.NextDeadline;
             stack.Poll(now);
+            AnswerArp();
         }
+        AnswerArp();
         if (target > now) now = target;
     }
 

@@ -1,0 +1,115 @@
+using System.Buffers;
+using UserStack.Wire;
+
+namespace UserStack.Tcp;
+
+/// <summary>
+/// Segments that arrived beyond RCV.NXT, kept until the gap before them is filled (RFC 9293
+/// 3.10.7.4, seventh step), and the SACK blocks that tell the sender about them: the block with
+/// the newest segment first, then the most recently reported ones (RFC 2018 4), after a D-SACK
+/// block for a duplicate, reported once (RFC 2883 4). Buffers are rented and returned.
+/// </summary>
+internal sealed class Reassembler(int maxSegments)
+{
+    private readonly List<(SeqNumber Start, byte[] Data, int Length)> segments = new();
+    private readonly List<SeqNumber> recent = new(); // a sequence number inside each reported block, newest first
+    private SackBlock? duplicate;
+
+    public int Count => segments.Count;
+
+    /// <summary>Keeps a copy of an out-of-order segment; false when the store is full (the segment is dropped).</summary>
+    public bool Store(SeqNumber start, ReadOnlySpan<byte> data)
+    {
+        var end = start + data.Length;
+        if (Covers(start, end)) { ReportDuplicate(start, end); Touch(start); return true; }
+        if (segments.Count >= maxSegments) return false;
+        var copy = ArrayPool<byte>.Shared.Rent(data.Length);
+        data.CopyTo(copy);
+        int i = 0;
+        while (i < segments.Count && segments[i].Start <= start) i++;
+        segments.Insert(i, (start, copy, data.Length));
+        Touch(start);
+        return true;
+    }
+
+    /// <summary>Moves segments that now continue the stream at <paramref name="next"/> into the buffer, trimming overlaps.</summary>
+    public void Drain(ref SeqNumber next, ByteRing buffer, bool discard)
+    {
+        while (segments.Count > 0 && segments[0].Start <= next)
+        {
+            var (start, data, length) = segments[0];
+            segments.RemoveAt(0);
+            int skip = next - start;
+            if (skip < length)
+            {
+                var fresh = data.AsSpan(skip, Math.Min(length - skip, discard ? int.MaxValue : buffer.Free));
+                if (!discard) buffer.Write(fresh);
+                next += fresh.Length;
+            }
+            ArrayPool<byte>.Shared.Return(data);
+        }
+    }
+
+    /// <summary>RFC 2883 4: a segment that brought nothing new is reported in the first block of the next ACK.</summary>
+    public void ReportDuplicate(SeqNumber start, SeqNumber end) => duplicate = new SackBlock(start, end);
+
+    /// <summary>The SACK blocks for the next ACK, at most <paramref name="max"/>; a D-SACK is reported once.</summary>
+    public SackBlocks Blocks(SeqNumber receiveNext, int max)
+    {
+        var blocks = default(SackBlocks);
+        if (max <= 0) return blocks;
+        if (duplicate is { } d) { blocks = blocks.With(d); duplicate = null; }
+        for (int i = 0; i < recent.Count && blocks.Count < max; i++)
+        {
+            if (RangeAround(recent[i]) is not { } range || range.Right <= receiveNext) { recent.RemoveAt(i--); continue; }
+            bool seen = false;
+            for (int j = 0; j < blocks.Count; j++) seen |= blocks[j] == range;
+            if (seen) { recent.RemoveAt(i--); continue; }
+            blocks = blocks.With(range);
+        }
+        return blocks;
+    }
+
+    public void Clear()
+    {
+        foreach (var s in segments) ArrayPool<byte>.Shared.Return(s.Data);
+        segments.Clear();
+        recent.Clear();
+        duplicate = null;
+    }
+
+    private void Touch(SeqNumber sequence)
+    {
+        recent.Remove(sequence);
+        recent.Insert(0, sequence);
+        if (recent.Count > 2 * SackBlocks.Capacity) recent.RemoveAt(recent.Count - 1);
+    }
+
+    /// <summary>True if stored segments already hold every byte of [start, end).</summary>
+    private bool Covers(SeqNumber start, SeqNumber end)
+    {
+        var reach = start;
+        foreach (var (s, _, length) in segments)
+        {
+            if (s > reach) break;
+            var e = s + length;
+            if (e > reach) reach = e;
+            if (reach >= end) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The contiguous stored range that contains <paramref name="sequence"/>.</summary>
+    private SackBlock? RangeAround(SeqNumber sequence)
+    {
+        SeqNumber? left = null;
+        var right = default(SeqNumber);
+        foreach (var (s, _, length) in segments)
+        {
+            var e = s + length;
+            if (left is null || s > right) { if (left is not null && sequence < right && sequence >= left.Value) break; left = s; right = e; }
+            else if (e > right) right = e;
+        }
+        return left is { } l && l <= sequence && sequence < right ? new SackBlock(l, right) : null;
+    }
+}

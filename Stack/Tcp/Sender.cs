@@ -1,0 +1,244 @@
+using UserStack.Tcp.Congestion;
+using UserStack.Time;
+using UserStack.Transport;
+using UserStack.Wire;
+
+namespace UserStack.Tcp;
+
+/// <summary>
+/// The sending half of a connection (RFC 9293 3.3.1 send sequence variables): SND.UNA, SND.NXT,
+/// SND.WND, the send buffer, the one effective MSS, sender SWS avoidance and Nagle, the persist
+/// timer, and (in Sender.Recovery.cs) acknowledgments, retransmission and loss recovery under a
+/// congestion controller.
+/// </summary>
+internal sealed partial class Sender
+{
+    private readonly TcpConnection c;
+    private readonly TcpLayer layer;
+    private readonly TcpOptions options;
+    private Instant retransmitAt = Instant.MaxValue, persistAt = Instant.MaxValue;
+
+    public Sender(TcpConnection connection, TcpLayer layer, TcpOptions options)
+    {
+        c = connection;
+        this.layer = layer;
+        this.options = options;
+        Buffer = new ByteRing(options.SendBufferSize);
+        Rtt = new RttEstimator(options);
+        Congestion = CongestionControl.Create(options.CongestionControl);
+    }
+
+    public SeqNumber Unacknowledged;   // SND.UNA
+    public SeqNumber Next;             // SND.NXT
+    /// <summary>The highest sequence number sent so far (BSD's snd_max): SND.NXT, or beyond it after a timeout or a window probe.</summary>
+    public SeqNumber Max;
+    public int Window;                 // SND.WND, scaled
+    public SeqNumber Wl1, Wl2;         // SND.WL1, SND.WL2
+    public SeqNumber Initial;          // ISS
+    public int MaxWindow;              // MAX.SND.WND (RFC 5961 5.2)
+    /// <summary>Snd.Wind.Shift (RFC 7323 2.3): how far the peer's window fields are shifted.</summary>
+    public int WindowShift;
+    /// <summary>The MSS the peer announced (RFC 9293 3.7.1: 536 when it sent none).</summary>
+    public int PeerMss = 536;
+    public bool NoDelay;
+
+    /// <summary>Bytes from SND.UNA on (sent and not yet sent); the first has sequence number <see cref="bufferSequence"/>.</summary>
+    public ByteRing Buffer { get; }
+    private SeqNumber bufferSequence;
+    public bool FinQueued;             // the application closed its sending side
+    public SeqNumber? FinSequence;     // where our FIN sits in sequence space, once sent
+
+    public RttEstimator Rtt { get; }
+    public CongestionControl Congestion { get; private set; }
+    public SackScoreboard Scoreboard { get; } = new();
+
+    private SeqNumber smallSegmentEnd;  // Minshall's snd_sml: the end of the last segment shorter than the MSS
+    private TimeSpan persistBackoff;
+    /// <summary>Window probes sent since the peer last answered (Linux's icsk_probes_out).</summary>
+    public int ProbesOut { get; private set; }
+
+    public Instant RetransmitAt { get => retransmitAt; set => layer.NoteDeadline(retransmitAt = value); }
+    public Instant PersistAt { get => persistAt; set => layer.NoteDeadline(persistAt = value); }
+
+    /// <summary>
+    /// RFC 9293 3.7.1 (MUST-16) and RFC 7323 3.2: the most data one segment carries, the peer's MSS
+    /// capped by what our MTU can carry, less the timestamp option when it is on every segment.
+    /// </summary>
+    public int Mss => Math.Max(1, Math.Min(PeerMss, layer.OurMss) - c.OptionOverhead);
+
+    /// <summary>RFC 5681 2: FlightSize, the data sent and not yet acknowledged.</summary>
+    public int FlightSize => Max - Unacknowledged;
+
+    /// <summary>Bytes the application queued that were never sent.</summary>
+    public int Unsent => Math.Max(0, Buffer.Count - (Next - bufferSequence));
+
+    /// <summary>RFC 9293 3.4: SND.UNA = ISS, SND.NXT = ISS + 1 (the SYN); data starts at ISS + 1.</summary>
+    public void Start(SeqNumber iss)
+    {
+        Initial = iss;
+        Unacknowledged = iss;
+        Next = iss + 1;
+        Max = Next;
+        bufferSequence = iss + 1;
+        recoverGuard = iss;
+    }
+
+    /// <summary>TCP_CONGESTION: a new algorithm starts from the current windows.</summary>
+    public void UseCongestionControl(string name)
+    {
+        var next = CongestionControl.Create(name);
+        next.Start(Mss);
+        if (Congestion.Window > 0) next.Window = Congestion.Window;
+        next.SlowStartThreshold = Congestion.SlowStartThreshold;
+        Congestion = next;
+    }
+
+    /// <summary>
+    /// Sends what the windows allow: after a timeout the go-back-N resend first; in SACK recovery
+    /// RFC 6675's NextSeg; otherwise new data and then the FIN. True if anything was sent.
+    /// </summary>
+    public bool Output(Instant now)
+    {
+        if (!c.State.IsSynchronized()) return false;
+        bool sent = false;
+        if (goBackN is not null)
+        {
+            sent = ResendAfterTimeout(now);
+            if (goBackN is not null) return sent;
+        }
+        if (inRecovery && c.SackEnabled) return SackRecoveryOutput(now) || sent;
+        while (SendNewSegment(now, CongestionRoom())) sent = true;
+        ArmPersistIfStuck(now);
+        return sent;
+    }
+
+    /// <summary>What cwnd lets us add to the flight; RFC 3042 limited transmit adds a segment for each of the first two duplicate ACKs.</summary>
+    private int CongestionRoom()
+    {
+        int allowance = Congestion.Window;
+        if (!inRecovery && duplicateAcks is 1 or 2) allowance += duplicateAcks * Mss;
+        return allowance - (Next - Unacknowledged);
+    }
+
+    /// <summary>One new segment (or the FIN) if the receive window, <paramref name="room"/> in cwnd, SWS avoidance and Nagle allow it.</summary>
+    private bool SendNewSegment(Instant now, int room)
+    {
+        int offset = Next - bufferSequence;
+        int unsent = Unsent;
+        bool finDue = FinQueued && FinSequence is null;
+        if (unsent == 0)
+        {
+            if (!finDue) return false;
+            c.Transmit(Next, TcpFlags.Fin | TcpFlags.Ack, 0, 0, now);
+            Advance(0, fin: true, now);
+            return true;
+        }
+        int inFlight = Next - Unacknowledged;
+        int usable = Window - inFlight; // RFC 9293 3.8.6.2.1: the usable window
+        if (usable <= 0) return false;
+        int mss = Mss;
+        int length = Math.Min(Math.Min(unsent, usable), mss);
+        if (room < length && inFlight > 0) return false; // RFC 5681 3.1: never beyond SND.UNA + min(cwnd, rwnd)
+        bool all = length == unsent;
+        if (length < mss)
+        {
+            // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a partial segment only if it is all we have or nothing is in flight.
+            if (!all && inFlight > 0) return false;
+            // Nagle (RFC 1122 4.2.3.4) in Minshall's form, as Linux: hold a small segment while an earlier
+            // small one is unacknowledged, unless TCP_NODELAY is set or the FIN goes with it.
+            if (!NoDelay && !FinQueued && inFlight > 0 && smallSegmentEnd > Unacknowledged && smallSegmentEnd <= Next) return false;
+        }
+        var flags = TcpFlags.Ack | (all ? TcpFlags.Psh : TcpFlags.None);
+        if (all && finDue) flags |= TcpFlags.Fin;
+        c.Transmit(Next, flags, offset, length, now);
+        if (timing is null && !c.TimestampsEnabled) timing = (Next, now); // RFC 6298 with Karn: one timed segment per round trip
+        Advance(length, (flags & TcpFlags.Fin) != 0, now);
+        if (length < mss) smallSegmentEnd = Next;
+        return true;
+    }
+
+    private void Advance(int length, bool fin, Instant now)
+    {
+        Next += length;
+        if (fin) { FinSequence = Next; Next += 1; }
+        if (Max < Next) Max = Next;
+        if (RetransmitAt == Instant.MaxValue) ArmRetransmit(now);
+    }
+
+    /// <summary>
+    /// Resends from <paramref name="point"/>: up to one MSS of data already sent (at most
+    /// <paramref name="limit"/> bytes) and the FIN if it follows. Returns where the next resend starts.
+    /// </summary>
+    private SeqNumber SendFrom(SeqNumber point, int limit, Instant now)
+    {
+        if (FinSequence is { } fin && point == fin)
+        {
+            c.Transmit(fin, TcpFlags.Fin | TcpFlags.Ack, 0, 0, now);
+            return fin + 1;
+        }
+        int offset = point - bufferSequence;
+        int end = (FinSequence ?? Next) - bufferSequence;
+        int length = Math.Min(Math.Min(end - offset, Mss), limit);
+        if (offset < 0 || length <= 0) return point;
+        var flags = TcpFlags.Ack;
+        if (offset + length == Buffer.Count) flags |= TcpFlags.Psh; // as when first sent
+        if (FinSequence is { } f && point + length == f) flags |= TcpFlags.Fin;
+        c.Transmit(point, flags, offset, length, now);
+        return point + length + ((flags & TcpFlags.Fin) != 0 ? 1 : 0);
+    }
+
+    /// <summary>RFC 9293 3.10.7.4, fifth step: SND.WND from a segment newer than the last update (SND.WL1, SND.WL2).</summary>
+    public void UpdateWindow(in TcpSegment seg, int window)
+    {
+        if (Wl1 < seg.Sequence || (Wl1 == seg.Sequence && Wl2 <= seg.Acknowledgment))
+            SetWindow(window, seg.Sequence, seg.Acknowledgment);
+    }
+
+    public void SetWindow(int window, SeqNumber wl1, SeqNumber wl2)
+    {
+        Window = window;
+        MaxWindow = Math.Max(MaxWindow, window);
+        Wl1 = wl1;
+        Wl2 = wl2;
+        if (Window > 0) { PersistAt = Instant.MaxValue; persistBackoff = TimeSpan.Zero; }
+    }
+
+    /// <summary>A closed window with data waiting and nothing in flight: the persist timer will probe it (RFC 9293 3.8.6.1).</summary>
+    private void ArmPersistIfStuck(Instant now)
+    {
+        if (Unsent == 0 || Window > 0 || Max != Unacknowledged || PersistAt != Instant.MaxValue) return;
+        persistBackoff = persistBackoff == TimeSpan.Zero ? Rtt.Rto : Min(persistBackoff * 2, options.MaximumRto);
+        PersistAt = now + persistBackoff;
+    }
+
+    /// <summary>
+    /// RFC 9293 3.8.6.1: probe a zero window with one byte, backing off. The connection lives on as
+    /// long as the peer answers; after as many unanswered probes as retransmissions are allowed
+    /// (Linux: tcp_retries2) it is given up, in any state, FIN-WAIT-1 and LAST-ACK included.
+    /// </summary>
+    public void OnPersistTimeout(Instant now)
+    {
+        PersistAt = Instant.MaxValue;
+        if (Window > 0 || Unsent == 0) { c.Output(now); return; }
+        if (++ProbesOut > options.MaxRetransmissions)
+        {
+            layer.Counters.Increment(Diagnostics.Counter.TcpTimeouts);
+            c.Abort(now, Errno.ETIMEDOUT);
+            return;
+        }
+        c.Transmit(Next, TcpFlags.Ack, Next - bufferSequence, 1, now);
+        if (Max < Next + 1) Max = Next + 1; // an ACK of the probe byte moves SND.NXT past it
+        persistBackoff = Min(persistBackoff == TimeSpan.Zero ? Rtt.Rto : persistBackoff * 2, options.MaximumRto);
+        PersistAt = now + persistBackoff;
+    }
+
+    private void ArmRetransmit(Instant now) => RetransmitAt = now + Rtt.Rto;
+
+    public void StopTimers()
+    {
+        RetransmitAt = Instant.MaxValue;
+        PersistAt = Instant.MaxValue;
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}

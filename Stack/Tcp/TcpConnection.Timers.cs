@@ -1,0 +1,105 @@
+using UserStack.Diagnostics;
+using UserStack.Time;
+using UserStack.Transport;
+
+namespace UserStack.Tcp;
+
+// The connection's timers besides the sender's (retransmission, persist) and the receiver's
+// (delayed ACK): TIME-WAIT (RFC 9293 3.10.7.4), FIN-WAIT-2 for closed sockets (Linux's
+// tcp_fin_timeout) and keepalive (RFC 1122 4.2.3.6).
+public sealed partial class TcpConnection
+{
+    private Instant timeWaitAt = Instant.MaxValue, keepAliveAt = Instant.MaxValue, finWait2At = Instant.MaxValue;
+    internal Instant TimeWaitAt { get => timeWaitAt; private set => layer.NoteDeadline(timeWaitAt = value); }
+    internal Instant KeepAliveAt { get => keepAliveAt; private set => layer.NoteDeadline(keepAliveAt = value); }
+    internal Instant FinWait2At { get => finWait2At; private set => layer.NoteDeadline(finWait2At = value); }
+
+    private bool keepAlive;
+    private Instant lastHeard;       // when the peer last sent an acceptable segment
+    private int keepAliveProbes;     // probes sent since then
+
+    /// <summary>SO_KEEPALIVE: probe an idle connection (RFC 1122 4.2.3.6; off by default, as it MUST be).</summary>
+    public bool KeepAlive => keepAlive;
+    /// <summary>TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT (Linux defaults: 2 h, 75 s, 9).</summary>
+    public TimeSpan KeepAliveIdle { get; set; }
+    public TimeSpan KeepAliveInterval { get; set; }
+    public int KeepAliveCount { get; set; }
+
+    internal Instant NextDeadline
+    {
+        get
+        {
+            var t = Instant.Min(sender.RetransmitAt, sender.PersistAt);
+            t = Instant.Min(t, receiver.DelayedAckAt);
+            t = Instant.Min(t, TimeWaitAt);
+            t = Instant.Min(t, KeepAliveAt);
+            return Instant.Min(t, FinWait2At);
+        }
+    }
+
+    public void SetKeepAlive(bool on, Instant now)
+    {
+        keepAlive = on;
+        if (lastHeard == default) lastHeard = now;
+        KeepAliveAt = on ? Instant.Min(KeepAliveAt, lastHeard + KeepAliveIdle) : Instant.MaxValue;
+    }
+
+    /// <summary>Fires whichever of this connection's timers are due.</summary>
+    internal void OnTimers(Instant now)
+    {
+        if (TimeWaitAt <= now) { Terminate(now, Errno.Ok); return; }
+        if (FinWait2At <= now)
+        {
+            // Linux: an orphaned FIN-WAIT-2 connection is dropped silently after tcp_fin_timeout.
+            layer.Counters.Increment(Counter.TcpTimeouts);
+            Terminate(now, Errno.Ok);
+            return;
+        }
+        if (receiver.DelayedAckAt <= now) SendAck(now);
+        if (sender.RetransmitAt <= now) sender.OnRetransmitTimeout(now);
+        if (State != TcpState.Closed && sender.PersistAt <= now) sender.OnPersistTimeout(now);
+        if (State != TcpState.Closed && KeepAliveAt <= now) OnKeepAliveTimer(now);
+    }
+
+    /// <summary>
+    /// RFC 1122 4.2.3.6: after KeepAliveIdle of silence, a segment with SEG.SEQ = SND.NXT - 1 (SND.UNA - 1, as Linux) and
+    /// no data asks the peer for an ACK; KeepAliveCount unanswered probes, KeepAliveInterval apart,
+    /// end the connection (ETIMEDOUT, with a RST as Linux sends).
+    /// </summary>
+    private void OnKeepAliveTimer(Instant now)
+    {
+        KeepAliveAt = Instant.MaxValue;
+        if (!keepAlive || State is not (TcpState.Established or TcpState.CloseWait)) return;
+        var silence = now - lastHeard;
+        if (silence < KeepAliveIdle || sender.FlightSize > 0 || sender.Unsent > 0)
+        {
+            // Not idle (or the retransmission timer watches the peer already): look again later.
+            KeepAliveAt = silence < KeepAliveIdle ? lastHeard + KeepAliveIdle : now + KeepAliveIdle;
+            return;
+        }
+        if (keepAliveProbes >= KeepAliveCount)
+        {
+            layer.Counters.Increment(Counter.TcpTimeouts);
+            Abort(now, Errno.ETIMEDOUT);
+            return;
+        }
+        keepAliveProbes++;
+        Transmit(sender.Unacknowledged - 1, Wire.TcpFlags.Ack, 0, 0, now);
+        KeepAliveAt = now + KeepAliveInterval;
+    }
+
+    private void StartFinWait2Timer(Instant now)
+    {
+        if (FinWait2At == Instant.MaxValue) FinWait2At = now + options.FinWait2Timeout;
+    }
+
+    private void EnterTimeWait(Instant now)
+    {
+        SetState(TcpState.TimeWait, now);
+        sender.StopTimers();
+        KeepAliveAt = FinWait2At = Instant.MaxValue;
+        RestartTimeWait(now);
+    }
+
+    private void RestartTimeWait(Instant now) => TimeWaitAt = now + options.MaximumSegmentLifetime * 2;
+}
