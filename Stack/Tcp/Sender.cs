@@ -87,8 +87,8 @@ internal sealed partial class Sender
     public void UseCongestionControl(string name)
     {
         var next = CongestionControl.Create(name);
-        next.Start(Mss);
-        if (Congestion.Window > 0) next.Window = Congestion.Window;
+        next.SetMss(Mss);
+        next.Window = Congestion.Window;
         next.SlowStartThreshold = Congestion.SlowStartThreshold;
         Congestion = next;
     }

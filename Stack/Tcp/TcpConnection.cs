@@ -66,6 +66,14 @@ public sealed partial class TcpConnection : IBoundEndpoint
     public bool ReadShutdown => receiver.ReadShutdown;
     private Instant? lastOutOfWindowAck;
 
+    /// <summary>TCP_CONGESTION: switches the algorithm ("cubic" or "newreno"); false if the name is unknown.</summary>
+    public bool SetCongestionControl(string name)
+    {
+        if (!Congestion.CongestionControl.IsKnown(name)) return false;
+        if (name != sender.Congestion.Name) sender.UseCongestionControl(name);
+        return true;
+    }
+
     /// <summary>TCP_NODELAY: small segments go out at once, without waiting for earlier ones to be acknowledged.</summary>
     public bool NoDelay { get => sender.NoDelay; set => sender.NoDelay = value; }
 
@@ -289,7 +297,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     }
 
     /// <summary>Sends new data and our FIN as far as the windows allow; an ACK alone if asked and nothing else went.</summary>
-    internal void Output(Instant now, bool forceAck = false)
+    public void Output(Instant now, bool forceAck = false)
     {
         bool sent = sender.Output(now);
         if (!sent && forceAck) SendAck(now);

@@ -9,6 +9,7 @@ public enum Errno
 {
     Ok = 0,
     EPERM = 1,
+    ENOENT = 2,     // Linux: TCP_CONGESTION with an unknown algorithm
     EINTR = 4,
     EBADF = 9,
     EAGAIN = 11,

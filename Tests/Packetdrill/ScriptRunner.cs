@@ -215,7 +215,8 @@ public sealed class ScriptRunner : IFrameSink
         (long result, Errno errno) = c.Name switch
         {
             "socket" => Socket(),
-            "setsockopt" or "fcntl" => (0, Errno.Ok), // blocking mode and SO_REUSEADDR do not matter to a script-driven core
+            "fcntl" => (0, Errno.Ok), // the runner's sockets never block
+            "setsockopt" => SetSockOpt(c),
             "bind" => Ok(stack.Tcp.Bind(Fd(c), new Endpoint(Ipv4Address.Any, ServerPort))),
             "listen" => Ok(stack.Tcp.Listen(Fd(c), int.Parse(c.Arguments[1]), now)),
             "accept" => Accept(c),
@@ -288,6 +289,30 @@ public sealed class ScriptRunner : IFrameSink
     {
         stack.Tcp.Close(Fd(c), now);
         descriptors.Remove(int.Parse(c.Arguments[0]));
+        return (0, Errno.Ok);
+    }
+
+    /// <summary>
+    /// setsockopt for the TCP options a script can observe on the wire: TCP_NODELAY, SO_KEEPALIVE,
+    /// TCP_KEEPIDLE/KEEPINTVL (seconds), TCP_KEEPCNT, TCP_CONGESTION ("cubic", "newreno");
+    /// SO_REUSEADDR does not matter to a script-driven core; anything else is reported.
+    /// </summary>
+    private (long, Errno) SetSockOpt(CallEvent c)
+    {
+        var s = Fd(c);
+        var value = c.Arguments[3].Trim('[', ']', '"');
+        int number = int.TryParse(value, out var n) ? n : 0;
+        switch (c.Arguments[2])
+        {
+            case "SO_REUSEADDR": s.ReuseAddress = number != 0; break;
+            case "TCP_NODELAY": s.NoDelay = number != 0; if (s.NoDelay && s.State.IsSynchronized()) s.Output(now); break;
+            case "SO_KEEPALIVE": s.SetKeepAlive(number != 0, now); break;
+            case "TCP_KEEPIDLE": s.KeepAliveIdle = TimeSpan.FromSeconds(number); if (s.KeepAlive) s.SetKeepAlive(true, now); break;
+            case "TCP_KEEPINTVL": s.KeepAliveInterval = TimeSpan.FromSeconds(number); break;
+            case "TCP_KEEPCNT": s.KeepAliveCount = number; break;
+            case "TCP_CONGESTION": return s.SetCongestionControl(value) ? (0, Errno.Ok) : (-1, Errno.ENOENT);
+            default: throw new ScriptFailure($"setsockopt {c.Arguments[2]} is not supported by the runner");
+        }
         return (0, Errno.Ok);
     }
 

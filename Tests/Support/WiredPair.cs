@@ -10,13 +10,13 @@ public sealed class WiredPair
     public static readonly Ipv4Address AddressA = Ipv4Address.Parse("10.9.0.1");
     public static readonly Ipv4Address AddressB = Ipv4Address.Parse("10.9.0.2");
 
-    public WiredPair(int seed, WireFaults faults, TcpOptions? tcp = null)
+    public WiredPair(int seed, WireFaults faults, TcpOptions? tcp = null, TcpOptions? tcpB = null)
     {
         Wire = new VirtualWire(seed, faults);
         var portA = Wire.CreatePort("A");
         var portB = Wire.CreatePort("B");
         A = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:09:01"), Address = new Ipv4Cidr(AddressA, 24), Secret = [1], Tcp = tcp ?? new TcpOptions() }, portA);
-        B = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:09:02"), Address = new Ipv4Cidr(AddressB, 24), Secret = [2], Tcp = tcp ?? new TcpOptions() }, portB);
+        B = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:09:02"), Address = new Ipv4Cidr(AddressB, 24), Secret = [2], Tcp = tcpB ?? tcp ?? new TcpOptions() }, portB);
         portA.Connect(A);
         portB.Connect(B);
     }

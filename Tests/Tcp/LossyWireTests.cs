@@ -11,6 +11,8 @@ namespace UserStack.Tests.Tcp;
 /// <summary>
 /// The lossy-wire suite: two stacks move 10 MB each way at once over a wire that drops,
 /// duplicates, reorders, corrupts and delays, seeded; both directions must match by SHA-256.
+/// Each seed also picks the TCP options (window scale, timestamps, SACK on or off, NewReno or
+/// CUBIC), the same on both sides or, every third seed, different (so negotiation falls back).
 /// </summary>
 [Category("LossyWire")]
 public class LossyWireTests
@@ -32,7 +34,8 @@ public class LossyWireTests
             Delay = TimeSpan.FromMilliseconds(1 + random.Next(10)),
             Jitter = TimeSpan.FromMilliseconds(random.Next(3)),
         };
-        var pair = new WiredPair(seed, WireFaults.None);
+        var (optionsA, optionsB) = OptionsFor(seed);
+        var pair = new WiredPair(seed, WireFaults.None, optionsA, optionsB);
         var (wire, a, b) = (pair.Wire, pair.A, pair.B);
         var trace = new RecentEvents();
         a.Trace = trace.For("A");
@@ -54,10 +57,27 @@ public class LossyWireTests
         var one = new Pump(client, dataA);
         var two = new Pump(server!, dataB);
         bool done = wire.RunUntil(() => { one.Step(wire.Now); two.Step(wire.Now); return one.Done && two.Done; }, TimeSpan.FromHours(2));
-        Assert.That(done, Is.True, $"{trace}\nseed {seed} ({faults}) stalled: A sent {one.Sent} got {one.Received.Length}, B sent {two.Sent} got {two.Received.Length}; {client} / {server}; wire {wire.Statistics}");
+        Assert.That(done, Is.True, $"{trace}\nseed {seed} ({faults}; A {Describe(optionsA)}, B {Describe(optionsB)}) stalled: A sent {one.Sent} got {one.Received.Length}, B sent {two.Sent} got {two.Received.Length}; {client} / {server}; wire {wire.Statistics}");
         Assert.That(SHA256.HashData(two.Received.ToArray()), Is.EqualTo(SHA256.HashData(dataA)), "A to B");
         Assert.That(SHA256.HashData(one.Received.ToArray()), Is.EqualTo(SHA256.HashData(dataB)), "B to A");
     }
+
+    /// <summary>The option matrix: bits of the seed choose each option; every third seed B differs in one.</summary>
+    internal static (TcpOptions A, TcpOptions B) OptionsFor(int seed)
+    {
+        static TcpOptions From(int bits) => new()
+        {
+            WindowScaling = (bits & 1) == 0,
+            Timestamps = (bits & 2) == 0,
+            SelectiveAcknowledgments = (bits & 4) == 0,
+            CongestionControl = (bits & 8) == 0 ? "cubic" : "newreno",
+        };
+        int bits = seed % 16;
+        return (From(bits), From(seed % 3 == 0 ? bits ^ (1 << (seed / 16 % 3)) : bits));
+    }
+
+    internal static string Describe(TcpOptions o) =>
+        $"ws={(o.WindowScaling ? "on" : "off")} ts={(o.Timestamps ? "on" : "off")} sack={(o.SelectiveAcknowledgments ? "on" : "off")} {o.CongestionControl}";
 
     /// <summary>The last state changes of both stacks, for the message of a failed seed.</summary>
     private sealed class RecentEvents
@@ -70,7 +90,7 @@ public class LossyWireTests
         {
             public void Write(Diagnostics.TraceEvent e)
             {
-                if (e is Diagnostics.TcpStateChanged or Diagnostics.Dropped) owner.Add($"{name} {e}");
+                if (e is Diagnostics.TcpStateChanged or Diagnostics.TcpCongestionChanged or Diagnostics.Dropped) owner.Add($"{name} {e}");
             }
         }
     }
