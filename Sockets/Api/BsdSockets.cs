@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using UserStack.Sockets.Host;
+using UserStack.Tcp;
 using UserStack.Transport;
 
 namespace UserStack.Sockets.Api;
@@ -39,6 +40,7 @@ public sealed class BsdSockets(StackHost host)
 
     private static int Fail(Errno e) { lastError = e; return -1; }
     private static int Result(Errno e, int value = 0) => e == Errno.Ok ? value : Fail(e);
+    private static T? FailWith<T>(Errno e) where T : class { lastError = e; return null; }
 
     private bool TryGet(int fd, out UserSocket socket)
     {
@@ -183,6 +185,11 @@ public sealed class BsdSockets(StackHost host)
             case (SocketOptionLevel.Socket, SocketOptionName.ReceiveTimeout) when value >= 0: s.ReceiveTimeout = value == 0 ? null : TimeSpan.FromMilliseconds(value); return 0;
             case (SocketOptionLevel.Socket, SocketOptionName.SendTimeout) when value >= 0: s.SendTimeout = value == 0 ? null : TimeSpan.FromMilliseconds(value); return 0;
             case (SocketOptionLevel.IP, SocketOptionName.IpTimeToLive) when value is >= 1 and <= 255: s.TimeToLive = (byte)value; return 0;
+            case (SocketOptionLevel.Socket, SocketOptionName.KeepAlive): s.KeepAlive = value != 0; return 0;
+            case (SocketOptionLevel.Tcp, SocketOptionName.NoDelay): s.NoDelay = value != 0; return 0;
+            case (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime): return Result(s.SetKeepAliveTimes(idleSeconds: value));
+            case (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval): return Result(s.SetKeepAliveTimes(intervalSeconds: value));
+            case (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount): return Result(s.SetKeepAliveTimes(count: value));
             // SO_LINGER as seconds: -1 off, 0 = close() resets the connection.
             case (SocketOptionLevel.Socket, SocketOptionName.Linger): s.Linger = value < 0 ? null : TimeSpan.FromSeconds(value); return 0;
             case (SocketOptionLevel.Socket or SocketOptionLevel.IP, SocketOptionName.ReceiveBuffer or SocketOptionName.SendBuffer or SocketOptionName.ReceiveTimeout or SocketOptionName.SendTimeout or SocketOptionName.IpTimeToLive):
@@ -190,6 +197,15 @@ public sealed class BsdSockets(StackHost host)
             default: return Fail(Errno.ENOPROTOOPT);
         }
     }
+
+    /// <summary>setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name): "cubic" or "newreno"; ENOENT otherwise.</summary>
+    public int SetCongestionControl(int fd, string name) => TryGet(fd, out var s) ? Result(s.SetCongestionControl(name)) : -1;
+
+    /// <summary>getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION).</summary>
+    public string? GetCongestionControl(int fd) => TryGet(fd, out var s) ? s.CongestionControl ?? FailWith<string>(Errno.ENOPROTOOPT) : null;
+
+    /// <summary>getsockopt(fd, IPPROTO_TCP, TCP_INFO): null with ENOPROTOOPT on a socket that is not TCP.</summary>
+    public TcpInfo? GetTcpInfo(int fd) => TryGet(fd, out var s) ? s.TcpInfo ?? FailWith<TcpInfo>(Errno.ENOPROTOOPT) : null;
 
     public int GetSockOpt(int fd, SocketOptionLevel level, SocketOptionName name, out int value)
     {
@@ -207,6 +223,11 @@ public sealed class BsdSockets(StackHost host)
             case (SocketOptionLevel.Socket, SocketOptionName.Error): value = (int)s.TakePendingError(); return 0;
             case (SocketOptionLevel.IP, SocketOptionName.IpTimeToLive): value = s.TimeToLive; return 0;
             case (SocketOptionLevel.Socket, SocketOptionName.Linger): value = s.Linger is { } l ? (int)l.TotalSeconds : -1; return 0;
+            case (SocketOptionLevel.Socket, SocketOptionName.KeepAlive): value = s.KeepAlive ? 1 : 0; return 0;
+            case (SocketOptionLevel.Tcp, SocketOptionName.NoDelay): value = s.NoDelay ? 1 : 0; return 0;
+            case (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime): value = s.KeepAliveTimes.IdleSeconds; return 0;
+            case (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval): value = s.KeepAliveTimes.IntervalSeconds; return 0;
+            case (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount): value = s.KeepAliveTimes.Count; return 0;
             default: return Fail(Errno.ENOPROTOOPT);
         }
     }

@@ -134,12 +134,24 @@ public sealed partial class TcpConnection : IBoundEndpoint
         sender.StartSynTimer(now);
     }
 
+    /// <summary>A child takes its listener's socket options, as accept() in Linux hands them down.</summary>
+    internal void InheritFrom(TcpConnection listener)
+    {
+        NoDelay = listener.NoDelay;
+        keepAlive = listener.keepAlive;
+        KeepAliveIdle = listener.KeepAliveIdle;
+        KeepAliveInterval = listener.KeepAliveInterval;
+        KeepAliveCount = listener.KeepAliveCount;
+        SetCongestionControl(listener.CongestionControl);
+    }
+
     /// <summary>The handshake is over: cwnd starts (RFC 6928) and the RTO falls back to 3 s if a SYN timed out (RFC 6298 5.7).</summary>
     private void Established(Instant now)
     {
         SetState(sender.FinQueued ? TcpState.FinWait1 : TcpState.Established, now);
         sender.Congestion.Start(sender.Mss);
         if (sender.SynRetransmitted) sender.Rtt.UseFallback();
+        if (keepAlive) SetKeepAlive(true, now);
         if (synText is { } text)
         {
             synText = null;

@@ -145,6 +145,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         // Third: the SYN. A new connection in SYN-RECEIVED, sharing the listener's port.
         var child = Open();
         child.ReuseAddress = listener.ReuseAddress;
+        child.InheritFrom(listener);
         child.Local = local;
         child.Remote = remote;
         Table.Add(child);
