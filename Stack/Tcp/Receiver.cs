@@ -72,14 +72,16 @@ internal sealed class Receiver
     }
 
     /// <summary>
-    /// After the application read: true if the window can now grow by min(MSS, buffer / 2) and the
-    /// window the peer sees has shrunk below half the buffer (so a window update is worth a segment).
+    /// After the application read: a window update is worth a segment when the window can grow by
+    /// min(MSS, buffer / 2) (RFC 9293 3.8.6.2.2) and, as Linux's tcp_cleanup_rbuf decides, the
+    /// window the peer sees is at most half the largest and would at least double.
     /// </summary>
     public bool WindowUpdateWorthSending(int mss)
     {
         long largest = Math.Min(Buffer.Capacity, (long)ushort.MaxValue << WindowShift);
-        long grow = Math.Min(Buffer.Free, largest) - Window;
-        return grow >= Math.Min(mss, largest / 2) && Window < largest / 2;
+        long possible = Math.Min(Buffer.Free, largest);
+        long current = Window;
+        return possible - current >= Math.Min(mss, largest / 2) && 2 * current <= largest && possible >= 2 * current;
     }
 
     /// <summary>
