@@ -6,6 +6,8 @@ using UserStack.Benchmarks.Macro;
 // Macro (root; builds its own namespaces and removes them):
 //   dotnet run -c Release --project Benchmarks -- udp-echo [seconds] [payload-bytes]
 //   dotnet run -c Release --project Benchmarks -- tcp-bulk [seconds]
+// Macro on the virtual wire (no root; virtual clock):
+//   dotnet run -c Release --project Benchmarks -- lossy-sim [megabytes] [seeds]
 if (args.Length > 0 && args[0] == "udp-echo")
 {
     var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
@@ -16,6 +18,12 @@ if (args.Length > 0 && args[0] == "tcp-bulk")
 {
     var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
     return TcpBulkMacro.Run(TimeSpan.FromSeconds(Math.Clamp(seconds, 0.5, 60)));
+}
+if (args.Length > 0 && args[0] == "lossy-sim")
+{
+    var megabytes = args.Length > 1 ? int.Parse(args[1]) : 4;
+    var seeds = args.Length > 2 ? int.Parse(args[2]) : 5;
+    return LossySimMacro.Run(Math.Clamp(megabytes, 1, 64), Math.Clamp(seeds, 1, 50));
 }
 BenchmarkSwitcher.FromAssembly(typeof(UserStack.Benchmarks.Micro.ChecksumBenchmarks).Assembly).Run(args);
 return 0;

@@ -58,12 +58,13 @@ internal sealed class Reassembler(int maxSegments)
     {
         var blocks = default(SackBlocks);
         if (max <= 0) return blocks;
-        if (duplicate is { } d) { blocks = blocks.With(d); duplicate = null; }
+        int first = 0; // a D-SACK block may be followed by the block that contains it (RFC 2883 4)
+        if (duplicate is { } d) { blocks = blocks.With(d); duplicate = null; first = 1; }
         for (int i = 0; i < recent.Count && blocks.Count < max; i++)
         {
             if (RangeAround(recent[i]) is not { } range || range.Right <= receiveNext) { recent.RemoveAt(i--); continue; }
             bool seen = false;
-            for (int j = 0; j < blocks.Count; j++) seen |= blocks[j] == range;
+            for (int j = first; j < blocks.Count; j++) seen |= blocks[j] == range;
             if (seen) { recent.RemoveAt(i--); continue; }
             blocks = blocks.With(range);
         }

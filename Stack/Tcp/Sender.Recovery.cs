@@ -68,6 +68,9 @@ internal sealed partial class Sender
 
         Retransmissions = 0;
         Scoreboard.AdvanceTo(ack);
+        // An ACK that stops exactly where a SACKed range starts shows the receiver dropped what it
+        // had SACKed (reneging, RFC 2018 8): forget the scoreboard, so that those bytes are resent.
+        if (Scoreboard.Count > 0 && Scoreboard[0].Left == ack) { Scoreboard.Clear(); layer.TraceCongestion(c, "SACK reneging: scoreboard cleared", now); }
         if (inRecovery)
         {
             if (ack >= recoveryPoint) ExitRecovery(now);
@@ -203,12 +206,12 @@ internal sealed partial class Sender
             c.SendSyn(now);
             return;
         }
-        // ssthresh from the flight on the first timeout, cwnd = the loss window of one segment; what
-        // SACK said is forgotten (RFC 2018 8); no fast retransmit for what was sent before (RFC 6582).
+        // ssthresh from the flight on the first timeout, cwnd = the loss window of one segment; no
+        // fast retransmit for what was sent before (RFC 6582). What SACK said is kept and skipped
+        // when resending, as Linux does, unless the peer showed it reneges (then it is forgotten).
         Congestion.OnRetransmitTimeout(FlightSize, now, Retransmissions == 1);
         inRecovery = false;
         duplicateAcks = 0;
-        Scoreboard.Clear();
         recoverGuard = Max;
         highRetransmitted = Unacknowledged;
         goBackN = Unacknowledged;
@@ -226,11 +229,13 @@ internal sealed partial class Sender
         while (goBackN is { } point)
         {
             if (point < Unacknowledged) point = Unacknowledged;
+            point = Scoreboard.SkipSacked(point);
             if (point >= Next) { goBackN = null; break; }
-            int flight = point - Unacknowledged;
+            int flight = Scoreboard.UnsackedBytes(Unacknowledged, point);
             if (flight > 0 && Congestion.Window - flight < Math.Min(Mss, Next - point)) break;
-            int room = Math.Max(Window, Mss) - flight;
+            int room = Math.Max(Window, Mss) - (point - Unacknowledged);
             if (room <= 0) break;
+            if (Scoreboard.NextSackedAfter(point) is { } sacked) room = Math.Min(room, sacked - point);
             var after = SendFrom(point, room, now);
             if (after == point) break;
             goBackN = after;

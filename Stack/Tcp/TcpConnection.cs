@@ -156,6 +156,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
         {
             synText = null;
             receiver.Accept(receiver.Next, text, int.MaxValue, out _, now);
+            SendAck(now); // the seventh step acknowledges the text it took
             Signal?.Invoke();
         }
     }
