@@ -105,8 +105,10 @@ public sealed record LinkFaults
         var number = percent ? value[..^1].Trim() : value;
         if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var p))
             throw new FormatException($"{key}={value}: expected a percentage (e.g. {key}=1%) or a fraction between 0 and 1");
+        // A bare 1 is far more likely a forgotten % than a request to lose everything: say so.
+        if (!percent && p >= 1) throw new FormatException($"{key}={value}: a fraction must be below 1 (did you mean {key}={number}%? {key}=100% loses every frame)");
         if (percent) p /= 100;
-        if (p > 1) throw new FormatException($"{key}={value}: a probability cannot exceed 100% (did you mean {key}={number}%?)");
+        if (p > 1) throw new FormatException($"{key}={value}: a probability cannot exceed 100%");
         return p;
     }
 

@@ -71,6 +71,7 @@ public class LinkFaultsTests
     [TestCase("loss=-1%", "loss=-1%: expected a percentage")]
     [TestCase("loss=150%", "cannot exceed 100%")]
     [TestCase("loss=5", "did you mean loss=5%?")]
+    [TestCase("loss=1", "a fraction must be below 1 (did you mean loss=1%?")]
     [TestCase("delay=10", "delay=10: give a unit")]
     [TestCase("delay=-5ms", "delay=-5ms: expected a non-negative duration")]
     [TestCase("jitter=2min", "jitter=2min: give a unit")]

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using UserStack.Drivers.Faults;
 using UserStack.Tools.Scene;
 using UserStack.Wire;
 
@@ -16,11 +17,12 @@ public sealed class SceneArguments
     public Option<int> Mtu { get; } = new("--mtu") { Description = "IP MTU of the link", DefaultValueFactory = _ => 1500 };
     public Option<string?> Pcap { get; } = new("--pcap") { Description = "write every frame in and out to this pcap file" };
     public Option<bool> Trace { get; } = new("--trace") { Description = "print every frame, drop and ARP change as it happens" };
+    public Option<string?> Faults { get; } = new("--faults") { Description = "make the TAP a lossy link, both ways: e.g. loss=1%,delay=10ms,jitter=1ms,dup=0.1%,reorder=0.5%,seed=7" };
     public Option<string> EphemeralPorts { get; } = new("--ephemeral-ports") { Description = "range of automatically chosen local ports, FIRST-LAST", DefaultValueFactory = _ => "49152-65535" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Tap, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace, EphemeralPorts }) command.Options.Add(o);
+        foreach (var o in new Option[] { Tap, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace, EphemeralPorts, Faults }) command.Options.Add(o);
     }
 
     /// <summary>The scene these options describe; FormatException with the offending text when one is malformed.</summary>
@@ -37,6 +39,7 @@ public sealed class SceneArguments
         Trace = result.GetValue(Trace) ? new ConsoleTrace(Console.Out) : null,
         AllowHostNamespace = true, // the user asked for it (a note is printed)
         EphemeralPorts = ParseRange(result.GetValue(EphemeralPorts)!),
+        Faults = result.GetValue(Faults) is { } f ? LinkFaults.Parse(f) : null,
     };
 
     private static (ushort, ushort) ParseRange(string text)

@@ -79,7 +79,8 @@ public static class UpCommand
             Console.WriteLine($"ready ip={s.Address} mac={s.HardwareAddress} tap={scene.Device.Name} mtu={s.Mtu}" +
                               (options.HostAddress is { } h ? $" host-ip={h}" : "") +
                               (scene.Namespace is { } ns ? $" netns={ns.Name}" : "") +
-                              (daemons.Count > 0 ? $" daemons={DaemonKinds.Describe(daemons)}" : ""));
+                              (daemons.Count > 0 ? $" daemons={DaemonKinds.Describe(daemons)}" : "") +
+                              (scene.Faults is { } f ? $" faults={f.Faults}" : ""));
             Console.Out.Flush();
             stop.Wait();
             tcp?.Dispose();
@@ -87,6 +88,7 @@ public static class UpCommand
         }
         Console.WriteLine("stopped; counters:");
         Console.WriteLine(scene.Stack.Counters.ToString());
+        if (scene.Faults is { } faults) Console.WriteLine($"link faults [{faults.Faults}]\n  towards the stack: {faults.Received}\n  from the stack:    {faults.Sent}");
         if (scene.Host.InternalErrors > 0) Console.WriteLine($"internal errors: {scene.Host.InternalErrors} (last: {scene.Host.LastInternalError?.Message})");
         return 0;
     }

@@ -1,5 +1,7 @@
 using UserStack.Diagnostics;
+using UserStack.Drivers;
 using UserStack.Drivers.Capture;
+using UserStack.Drivers.Faults;
 using UserStack.Drivers.Tap;
 using UserStack.Sockets.Host;
 using UserStack.Wire;
@@ -22,6 +24,10 @@ public sealed record SceneOptions
     /// <summary>Where ephemeral ports come from (RFC 6335 8.1.2 by default).</summary>
     public (ushort First, ushort Last) EphemeralPorts { get; init; } = (49152, 65535);
     public ITraceSink? Trace { get; init; }
+    /// <summary>Makes the TAP a lossy link (both directions unless the spec says otherwise); null leaves it clean.</summary>
+    public LinkFaults? Faults { get; init; }
+    /// <summary>TCP tuning for the stack; null keeps the defaults.</summary>
+    public Tcp.TcpOptions? Tcp { get; init; }
     /// <summary>
     /// Only `ustack up` run by a user without --netns sets this: it allows a host address in the
     /// machine's own namespace. Tests and the demo never do (DESIGN.md, "Safety of the network").
@@ -35,9 +41,10 @@ public sealed record SceneOptions
 /// </summary>
 public sealed class TapScene : IDisposable
 {
-    private TapScene(TapDevice device, StackHost host, NetworkNamespace? ns, PcapCapture? capture, SceneOptions options)
+    private TapScene(TapDevice device, FaultInjectingDevice? faults, StackHost host, NetworkNamespace? ns, PcapCapture? capture, SceneOptions options)
     {
         Device = device;
+        Faults = faults;
         Host = host;
         Namespace = ns;
         Capture = capture;
@@ -45,6 +52,8 @@ public sealed class TapScene : IDisposable
     }
 
     public TapDevice Device { get; }
+    /// <summary>The fault middleware between the TAP and the stack, when the scene has faults.</summary>
+    public FaultInjectingDevice? Faults { get; }
     public StackHost Host { get; }
     public NetworkNamespace? Namespace { get; }
     public PcapCapture? Capture { get; }
@@ -63,6 +72,7 @@ public sealed class TapScene : IDisposable
             Secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32),
             EphemeralPortFirst = options.EphemeralPorts.First,
             EphemeralPortLast = options.EphemeralPorts.Last,
+            Tcp = options.Tcp ?? new(),
         };
         stackOptions.Validate();
         if (options.HostAddress is { } h && h.Address == options.StackAddress.Address)
@@ -92,9 +102,11 @@ public sealed class TapScene : IDisposable
                 Shell.Run("ip", "link", "set", device.Name, "up").ThrowIfFailed();
             }
             if (options.PcapPath is { } path) capture = new PcapCapture(path);
-            var stackHost = new StackHost(stackOptions, device, capture, options.Trace);
+            // The stack sees (and a pcap records) frames after the link's faults on the way in, before them on the way out.
+            var faults = options.Faults is { } f ? new FaultInjectingDevice(device, f) : null;
+            var stackHost = new StackHost(stackOptions, (IFrameDevice?)faults ?? device, capture, options.Trace);
             stackHost.Start();
-            return new TapScene(device, stackHost, ns, capture, options);
+            return new TapScene(device, faults, stackHost, ns, capture, options);
         }
         catch
         {
