@@ -18,6 +18,10 @@ public sealed record PacketEvent(int Line, ScriptTime Time, string Text, bool In
     public int Length => (int)(End - Start);
 }
 
+/// <summary>`&lt; icmp TYPE CODE [mtu N] [start:end(len)]`: an ICMP error about a segment the stack sent (seq relative to its ISN).</summary>
+public sealed record IcmpEvent(int Line, ScriptTime Time, string Text, IcmpType Type, byte Code, ushort? Mtu, uint Start, uint End)
+    : ScriptEvent(Line, Time, Text);
+
 /// <summary>A socket call with its expected result and errno.</summary>
 public sealed record CallEvent(int Line, ScriptTime Time, string Text, string Name, string[] Arguments, long Result, string? Errno)
     : ScriptEvent(Line, Time, Text);
@@ -53,6 +57,7 @@ public static partial class ScriptParser
         if (space < 0) throw new FormatException("expected a time and an event");
         var time = ParseTime(line[..space]);
         var rest = line[space..].Trim();
+        if (rest.StartsWith('<') && Icmp().Match(rest) is { Success: true } icmp) return ParseIcmp(number, time, rest, icmp);
         if (rest.StartsWith('<') || rest.StartsWith('>')) return ParsePacket(number, time, rest);
         return ParseCall(number, time, rest);
     }
@@ -131,6 +136,32 @@ public static partial class ScriptParser
     private static T Number<T>(string text) where T : IBinaryInteger<T> =>
         T.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : throw new FormatException($"bad number '{text}'");
 
+    /// <summary>packetdrill's ICMP error names (RFC 792 types 3 and 11 and their codes).</summary>
+    private static IcmpEvent ParseIcmp(int number, ScriptTime time, string text, Match m)
+    {
+        var (type, code) = (m.Groups["type"].Value, m.Groups["code"].Value) switch
+        {
+            ("unreachable", "net_unreachable") => (IcmpType.DestinationUnreachable, (byte)0),
+            ("unreachable", "host_unreachable") => (IcmpType.DestinationUnreachable, (byte)1),
+            ("unreachable", "protocol_unreachable") => (IcmpType.DestinationUnreachable, (byte)2),
+            ("unreachable", "port_unreachable") => (IcmpType.DestinationUnreachable, (byte)3),
+            ("unreachable", "frag_needed") => (IcmpType.DestinationUnreachable, (byte)4),
+            ("unreachable", "source_route_failed") => (IcmpType.DestinationUnreachable, (byte)5),
+            ("time_exceeded", "ttl_exceeded" or "ttl") => (IcmpType.TimeExceeded, (byte)0),
+            var (t, c) => throw new FormatException($"unknown ICMP error '{t} {c}'"),
+        };
+        var range = m.Groups["range1"].Success ? m.Groups["range1"] : m.Groups["range2"];
+        uint start = 0, end = 0;
+        if (range.Success)
+        {
+            var r = Range().Match(range.Value);
+            start = uint.Parse(r.Groups["start"].Value);
+            end = uint.Parse(r.Groups["end"].Value);
+        }
+        ushort? mtu = m.Groups["mtu"].Success ? ushort.Parse(m.Groups["mtu"].Value) : null;
+        return new IcmpEvent(number, time, text, type, code, mtu, start, end);
+    }
+
     private static CallEvent ParseCall(int number, ScriptTime time, string text)
     {
         var m = Call().Match(text);
@@ -158,6 +189,12 @@ public static partial class ScriptParser
 
     [GeneratedRegex(@"^[<>]\s+(?<flags>[SFRP.EWU]+)\s+(?<start>\d+):(?<end>\d+)\((?<len>\d+)\)(?:\s+ack\s+(?<ack>\d+))?(?:\s+win\s+(?<win>\d+))?(?:\s+<(?<opts>[^>]*)>)?\s*$")]
     private static partial Regex Packet();
+
+    [GeneratedRegex(@"^<\s+(?:\[(?<range1>[^\]]*)\]\s+)?icmp\s+(?<type>\w+)\s+(?<code>\w+)(?:\s+mtu\s+(?<mtu>\d+))?(?:\s+\[(?<range2>[^\]]*)\])?\s*>?\s*$")]
+    private static partial Regex Icmp();
+
+    [GeneratedRegex(@"^(?<start>\d+):(?<end>\d+)\((?<len>\d+)\)$")]
+    private static partial Regex Range();
 
     [GeneratedRegex(@"^(?<name>\w+)\((?<args>.*)\)\s*=\s*(?<result>-?\d+)(?:\s+(?<errno>E[A-Z]+))?(?:\s*\(.*\))?\s*$")]
     private static partial Regex Call();

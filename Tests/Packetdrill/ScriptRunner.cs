@@ -92,6 +92,7 @@ public sealed class ScriptRunner : IFrameSink
                     AdvanceTo(at);
                     NoUnexpectedPackets(at, e);
                     if (e is PacketEvent inbound) Inject(inbound);
+                    else if (e is IcmpEvent icmp) InjectIcmp(icmp);
                     else Call((CallEvent)e);
                 }
             }
@@ -208,6 +209,27 @@ public sealed class ScriptRunner : IFrameSink
         for (int i = 0; i < blocks.Count; i++)
             shifted = shifted.With(new SackBlock(new SeqNumber(blocks[i].Left.Value + by), new SeqNumber(blocks[i].Right.Value + by)));
         return shifted;
+    }
+
+    /// <summary>
+    /// An ICMP error from the remote host quoting the IPv4 header and first 8 bytes of a segment
+    /// the stack sent (RFC 792): its ports and the sequence number at the script's start offset.
+    /// </summary>
+    private void InjectIcmp(IcmpEvent e)
+    {
+        uint isn = localIsn ?? throw new ScriptFailure("an ICMP error needs the stack's ISN: the stack must have sent its SYN");
+        var quotedTcp = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quotedTcp, localPort);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quotedTcp.AsSpan(2), remotePort);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(quotedTcp.AsSpan(4), isn + e.Start);
+        var quotedIp = new Ipv4Repr(LocalAddress, RemoteAddress, IpProtocol.Tcp, (int)(e.End - e.Start) + 20);
+        var quoted = new byte[Ipv4Repr.HeaderLength + 8];
+        quotedIp.Write(quoted);
+        quotedTcp.CopyTo(quoted, Ipv4Repr.HeaderLength);
+        var message = new byte[IcmpPacket.HeaderLength + quoted.Length];
+        quoted.CopyTo(message, IcmpPacket.HeaderLength);
+        new IcmpRepr(e.Type, e.Code, e.Mtu ?? 0u, quoted.Length).Write(message);
+        stack.Receive(Frames.Ipv4(IpProtocol.Icmp, message, RemoteAddress, LocalAddress, LocalMac), now);
     }
 
     private void Call(CallEvent c)
