@@ -202,6 +202,25 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         earliest = next;
     }
 
+    /// <summary>The first broken invariant of any live connection (or of the table), or null; call after Poll(now).</summary>
+    public string? CheckInvariants(Instant now)
+    {
+        foreach (var c in live)
+        {
+            if (c.State == TcpState.Closed) return $"{c} is closed but still live";
+            if (c.CheckInvariants(now) is { } broken) return $"{c}: {broken}";
+        }
+        if (earliest > NextExactDeadline()) return "the layer's deadline bound is later than a connection's timer";
+        return null;
+    }
+
+    private Instant NextExactDeadline()
+    {
+        var next = Instant.MaxValue;
+        foreach (var c in live) next = Instant.Min(next, c.NextDeadline);
+        return next;
+    }
+
     /// <summary>Called when a connection enters CLOSED: it leaves the table and the timer set.</summary>
     internal void Forget(TcpConnection c)
     {

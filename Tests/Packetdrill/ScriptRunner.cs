@@ -97,6 +97,7 @@ public sealed class ScriptRunner : IFrameSink
                 }
             }
             catch (ScriptFailure f) { throw new ScriptFailure($"line {e.Line} ({e.Text}): {f.Message}\n--- log ---\n{log}"); }
+            if (stack.Tcp.CheckInvariants(now) is { } broken) throw new ScriptFailure($"line {e.Line} ({e.Text}): invariant broken: {broken}\n--- log ---\n{log}");
             lastEventTime = at;
             log.AppendLine($"{(at - start).TotalSeconds:0.000} ok   {e.Text}");
         }

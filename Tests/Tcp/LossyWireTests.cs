@@ -56,7 +56,15 @@ public class LossyWireTests
         random.NextBytes(dataB);
         var one = new Pump(client, dataA);
         var two = new Pump(server!, dataB);
-        bool done = wire.RunUntil(() => { one.Step(wire.Now); two.Step(wire.Now); return one.Done && two.Done; }, TimeSpan.FromHours(2));
+        string? broken = null;
+        bool done = wire.RunUntil(() =>
+        {
+            one.Step(wire.Now);
+            two.Step(wire.Now);
+            broken ??= a.Tcp.CheckInvariants(wire.Now) ?? b.Tcp.CheckInvariants(wire.Now);
+            return (one.Done && two.Done) || broken is not null;
+        }, TimeSpan.FromHours(2));
+        Assert.That(broken, Is.Null, $"{trace}\nseed {seed}: an invariant broke");
         Assert.That(done, Is.True, $"{trace}\nseed {seed} ({faults}; A {Describe(optionsA)}, B {Describe(optionsB)}) stalled: A sent {one.Sent} got {one.Received.Length}, B sent {two.Sent} got {two.Received.Length}; {client} / {server}; wire {wire.Statistics}");
         Assert.That(SHA256.HashData(two.Received.ToArray()), Is.EqualTo(SHA256.HashData(dataA)), "A to B");
         Assert.That(SHA256.HashData(one.Received.ToArray()), Is.EqualTo(SHA256.HashData(dataB)), "B to A");
