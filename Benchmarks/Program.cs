@@ -6,6 +6,7 @@ using UserStack.Benchmarks.Macro;
 // Macro (root; builds its own namespaces and removes them):
 //   dotnet run -c Release --project Benchmarks -- udp-echo [seconds] [payload-bytes]
 //   dotnet run -c Release --project Benchmarks -- tcp-bulk [seconds]
+//   dotnet run -c Release --project Benchmarks -- lossy-goodput [mb=20] [loss=0,1,3] [delay=10ms] [seed=1] [cc=newreno|cubic] [limit=60s]
 // Macro on the virtual wire (no root; virtual clock):
 //   dotnet run -c Release --project Benchmarks -- lossy-sim [megabytes] [seeds]
 if (args.Length > 0 && args[0] == "udp-echo")
@@ -24,6 +25,13 @@ if (args.Length > 0 && args[0] == "lossy-sim")
     var megabytes = args.Length > 1 ? int.Parse(args[1]) : 4;
     var seeds = args.Length > 2 ? int.Parse(args[2]) : 5;
     return LossySimMacro.Run(Math.Clamp(megabytes, 1, 64), Math.Clamp(seeds, 1, 50));
+}
+if (args.Length > 0 && args[0] == "lossy-goodput")
+{
+    LossyGoodputMacro.Settings settings;
+    try { settings = LossyGoodputMacro.Settings.Parse(args.Skip(1)); }
+    catch (FormatException e) { Console.Error.WriteLine($"lossy-goodput: {e.Message}"); return 2; }
+    return LossyGoodputMacro.Run(settings);
 }
 BenchmarkSwitcher.FromAssembly(typeof(UserStack.Benchmarks.Micro.ChecksumBenchmarks).Assembly).Run(args);
 return 0;
