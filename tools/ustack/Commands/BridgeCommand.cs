@@ -69,7 +69,7 @@ public static class BridgeCommand
         {
             Console.WriteLine($"ready a={bridge.A.Name}:{options.AddressA} b={bridge.B.Name}:{options.AddressB} mtu={options.Mtu}" +
                               (options.Faults is { } f ? $" faults={f}" : ""));
-            Console.WriteLine($"try: ip netns exec {bridge.B.Name} iperf3 -s -1 -D; ip netns exec {bridge.A.Name} iperf3 -c {options.AddressB.Address} -n 20M");
+            Console.WriteLine($"try: ip netns exec {bridge.B.Name} iperf3 -s -1 -D; ip netns exec {bridge.A.Name} iperf3 -c {options.AddressB.Address} -n 20M -C reno");
             Console.Out.Flush();
             stop.Wait();
         }
