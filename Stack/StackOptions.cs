@@ -40,6 +40,9 @@ public sealed record StackOptions
         if (Address.PrefixLength < 31 && (a == Address.Network || a == Address.SubnetBroadcast))
             throw new ArgumentException($"{a} is the network or broadcast address of {Address.Network}/{Address.PrefixLength}", nameof(Address));
         if (EphemeralPortFirst == 0 || EphemeralPortLast < EphemeralPortFirst) throw new ArgumentException($"ephemeral port range {EphemeralPortFirst}-{EphemeralPortLast} is empty or includes port 0");
+        if (Arp is null) throw new ArgumentNullException(nameof(Arp));
+        Arp.Validate();
+        if (Tcp is null) throw new ArgumentNullException(nameof(Tcp));
         Tcp.Validate();
         if (Gateway is { } g && !Address.Contains(g)) throw new ArgumentException($"gateway {g} is not on {Address.Network}/{Address.PrefixLength}", nameof(Gateway));
     }

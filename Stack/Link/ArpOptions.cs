@@ -13,4 +13,14 @@ public sealed record ArpOptions
     public int MaxPendingPerDestination { get; init; } = 8;
     /// <summary>Most entries the cache holds; the oldest unused one makes room.</summary>
     public int Capacity { get; init; } = 512;
+
+    /// <summary>Refuses settings the ARP cache cannot run with (an empty cache or pending queue crashed the first send).</summary>
+    public void Validate()
+    {
+        if (Capacity < 1) throw new ArgumentOutOfRangeException(nameof(Capacity), Capacity, "the ARP cache needs room for at least one entry");
+        if (MaxPendingPerDestination < 1) throw new ArgumentOutOfRangeException(nameof(MaxPendingPerDestination), MaxPendingPerDestination, "at least one packet must wait for resolution (RFC 1122 2.3.2.2: the latest)");
+        if (MaxRequests < 1) throw new ArgumentOutOfRangeException(nameof(MaxRequests), MaxRequests, "resolution needs at least one request");
+        if (EntryLifetime <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(EntryLifetime), EntryLifetime, "must be positive");
+        if (RequestInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RequestInterval), RequestInterval, "must be positive");
+    }
 }
