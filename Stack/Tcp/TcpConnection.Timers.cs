@@ -37,11 +37,13 @@ public sealed partial class TcpConnection
         }
     }
 
+    /// <summary>SO_KEEPALIVE on or off; the timer runs only on an established connection (as in Linux).</summary>
     public void SetKeepAlive(bool on, Instant now)
     {
         keepAlive = on;
+        if (!on || State is not (TcpState.Established or TcpState.CloseWait)) { KeepAliveAt = Instant.MaxValue; return; }
         if (lastHeard == default) lastHeard = now;
-        KeepAliveAt = on ? Instant.Min(KeepAliveAt, lastHeard + KeepAliveIdle) : Instant.MaxValue;
+        KeepAliveAt = lastHeard + KeepAliveIdle;
     }
 
     /// <summary>Fires whichever of this connection's timers are due.</summary>

@@ -86,6 +86,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         live.Add(c);
         var (iss, tsOffset) = InitialSequenceNumber(c.Local, remote, now);
         c.Open(iss, tsOffset, now);
+        NoteDeadline(c.NextDeadline); // anything armed before it was live
         return Errno.Ok;
     }
 

@@ -17,7 +17,6 @@ public class DeterministicFuzzTests
     /// </summary>
     private static readonly string[] KnownPending =
     [
-        "a timer due at # is still pending after Poll", // KeepAliveBeforeConnectTests
     ];
 
     [Test, CancelAfter(180_000)]

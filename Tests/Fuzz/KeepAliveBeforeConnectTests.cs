@@ -3,7 +3,7 @@ using UserStack.Tests.Support;
 using UserStack.Transport;
 using UserStack.Wire;
 
-namespace UserStack.Tests.Fuzz.Pending;
+namespace UserStack.Tests.Fuzz;
 
 /// <summary>
 /// Found by the fuzzer (signature "a timer due at # is still pending after Poll", 5 actions):
@@ -13,12 +13,13 @@ namespace UserStack.Tests.Fuzz.Pending;
 /// connection live with KeepAliveAt already in the past, below the layer's bound, so Poll(now)
 /// returns early and CheckInvariants reports a due timer left pending. Linux starts the keepalive
 /// timer only once the connection is established (tcp_set_keepalive is a no-op in CLOSED/LISTEN).
-/// A fix: arm the timer in SetKeepAlive only in a synchronized state (Established() already calls
-/// SetKeepAlive(true) when the handshake completes), or NoteDeadline when a connection becomes live.
+/// Fixed both ways: SetKeepAlive arms the timer only on an established connection (Established()
+/// arms it when the handshake completes), and connect() notes the deadlines of a connection that
+/// becomes live.
 /// </summary>
 public class KeepAliveBeforeConnectTests
 {
-    [Test, Explicit("TCP core bug found by the fuzzer; Stack/Tcp is the TCP issue's to fix")]
+    [Test]
     public void Keepalive_set_before_connect_leaves_no_due_timer_behind()
     {
         var s = new StackUnderTest();
@@ -30,7 +31,7 @@ public class KeepAliveBeforeConnectTests
         Assert.That(s.Stack.Tcp.CheckInvariants(s.Now), Is.Null);
     }
 
-    [Test, Explicit("TCP core bug found by the fuzzer; Stack/Tcp is the TCP issue's to fix")]
+    [Test]
     public void The_minimised_fuzz_input_does_not_crash()
     {
         // Listen on 80; a second socket fails to bind 80 and stays CLOSED; SO_KEEPALIVE on it; 3 hours; connect.
