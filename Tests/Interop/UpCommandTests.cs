@@ -60,4 +60,35 @@ public class UpCommandTests
         Assert.That(error, Does.Contain("10.0.0.300/24"));
         Assert.That(error.Split('\n'), Has.Length.EqualTo(1));
     }
+
+    [Test]
+    public void Up_takes_the_congestion_control_and_tcp_options_to_switch_off()
+    {
+        var (tap, ns) = TapFixture.NewNames();
+        using var up = StartUp("--tap", tap, "--ip", "10.89.0.2/24", "--host-ip", "10.89.0.1/24", "--netns", ns, "--congestion", "newreno", "--tcp-off", "sack,timestamps");
+        var errors = up.StandardError.ReadToEndAsync();
+        try
+        {
+            var readyTask = up.StandardOutput.ReadLineAsync();
+            if (!readyTask.Wait(TimeSpan.FromSeconds(30))) Assert.Fail("no ready line within 30 s");
+            Assert.That(readyTask.Result, Does.EndWith(" tcp=newreno,wscale"));
+        }
+        finally
+        {
+            Shell.Run("kill", "-INT", up.Id.ToString());
+            if (!up.WaitForExit(TimeSpan.FromSeconds(20))) up.Kill(entireProcessTree: true);
+        }
+        Assert.That(up.ExitCode, Is.Zero, errors.Result);
+    }
+
+    [Test]
+    public void Up_with_an_unknown_congestion_control_exits_with_a_one_line_reason()
+    {
+        using var up = StartUp("--tap", "ustbad1", "--ip", "10.0.0.2/24", "--congestion", "bbr");
+        Assert.That(up.WaitForExit(TimeSpan.FromSeconds(30)), Is.True);
+        Assert.That(up.ExitCode, Is.EqualTo(2));
+        var error = up.StandardError.ReadToEnd().Trim();
+        Assert.That(error, Does.Contain("bbr").And.Contain("cubic, newreno"));
+        Assert.That(error.Split('\n'), Has.Length.EqualTo(1));
+    }
 }

@@ -18,11 +18,13 @@ public sealed class SceneArguments
     public Option<string?> Pcap { get; } = new("--pcap") { Description = "write every frame in and out to this pcap file" };
     public Option<bool> Trace { get; } = new("--trace") { Description = "print every frame, drop and ARP change as it happens" };
     public Option<string?> Faults { get; } = new("--faults") { Description = "make the TAP a lossy link, both ways: e.g. loss=1%,delay=10ms,jitter=1ms,dup=0.1%,reorder=0.5%,seed=7" };
+    public Option<string> Congestion { get; } = new("--congestion") { Description = "TCP congestion control of new connections: cubic (default) or newreno", DefaultValueFactory = _ => "cubic" };
+    public Option<string?> TcpOff { get; } = new("--tcp-off") { Description = "TCP options not to offer or accept, comma-separated: sack,timestamps,wscale" };
     public Option<string> EphemeralPorts { get; } = new("--ephemeral-ports") { Description = "range of automatically chosen local ports, FIRST-LAST", DefaultValueFactory = _ => "49152-65535" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Tap, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace, EphemeralPorts, Faults }) command.Options.Add(o);
+        foreach (var o in new Option[] { Tap, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace, EphemeralPorts, Faults, Congestion, TcpOff }) command.Options.Add(o);
     }
 
     /// <summary>The scene these options describe; FormatException with the offending text when one is malformed.</summary>
@@ -40,7 +42,25 @@ public sealed class SceneArguments
         AllowHostNamespace = true, // the user asked for it (a note is printed)
         EphemeralPorts = ParseRange(result.GetValue(EphemeralPorts)!),
         Faults = result.GetValue(Faults) is { } f ? LinkFaults.Parse(f) : null,
+        Tcp = ReadTcp(result.GetValue(Congestion)!, result.GetValue(TcpOff)),
     };
+
+    /// <summary>--congestion and --tcp-off as TcpOptions; FormatException naming what is unknown.</summary>
+    private static Tcp.TcpOptions ReadTcp(string congestion, string? off)
+    {
+        if (!Tcp.Congestion.CongestionControl.IsKnown(congestion))
+            throw new FormatException($"unknown congestion control '{congestion}' (known: {string.Join(", ", Tcp.Congestion.CongestionControl.Available)})");
+        var names = (off ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var n in names)
+            if (n is not ("sack" or "timestamps" or "wscale")) throw new FormatException($"--tcp-off knows sack, timestamps and wscale, not '{n}'");
+        return new Tcp.TcpOptions
+        {
+            CongestionControl = congestion,
+            SelectiveAcknowledgments = !names.Contains("sack"),
+            Timestamps = !names.Contains("timestamps"),
+            WindowScaling = !names.Contains("wscale"),
+        };
+    }
 
     private static (ushort, ushort) ParseRange(string text)
     {

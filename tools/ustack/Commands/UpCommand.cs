@@ -80,7 +80,8 @@ public static class UpCommand
                               (options.HostAddress is { } h ? $" host-ip={h}" : "") +
                               (scene.Namespace is { } ns ? $" netns={ns.Name}" : "") +
                               (daemons.Count > 0 ? $" daemons={DaemonKinds.Describe(daemons)}" : "") +
-                              (scene.Faults is { } f ? $" faults={f.Faults}" : ""));
+                              (scene.Faults is { } f ? $" faults={f.Faults}" : "") +
+                              $" tcp={s.Tcp.CongestionControl}{(s.Tcp.SelectiveAcknowledgments ? ",sack" : "")}{(s.Tcp.Timestamps ? ",timestamps" : "")}{(s.Tcp.WindowScaling ? ",wscale" : "")}");
             Console.Out.Flush();
             stop.Wait();
             tcp?.Dispose();
