@@ -185,6 +185,7 @@ public sealed class BsdSockets(StackHost host)
             case (SocketOptionLevel.Socket, SocketOptionName.ReceiveTimeout) when value >= 0: s.ReceiveTimeout = value == 0 ? null : TimeSpan.FromMilliseconds(value); return 0;
             case (SocketOptionLevel.Socket, SocketOptionName.SendTimeout) when value >= 0: s.SendTimeout = value == 0 ? null : TimeSpan.FromMilliseconds(value); return 0;
             case (SocketOptionLevel.IP, SocketOptionName.IpTimeToLive) when value is >= 1 and <= 255: s.TimeToLive = (byte)value; return 0;
+            case (SocketOptionLevel.Tcp, _) when s.Type != SocketType.Stream: return Fail(Errno.ENOPROTOOPT); // as Linux: IPPROTO_TCP on UDP/raw
             case (SocketOptionLevel.Socket, SocketOptionName.KeepAlive): s.KeepAlive = value != 0; return 0;
             case (SocketOptionLevel.Tcp, SocketOptionName.NoDelay): s.NoDelay = value != 0; return 0;
             case (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime): return Result(s.SetKeepAliveTimes(idleSeconds: value));
@@ -223,6 +224,7 @@ public sealed class BsdSockets(StackHost host)
             case (SocketOptionLevel.Socket, SocketOptionName.Error): value = (int)s.TakePendingError(); return 0;
             case (SocketOptionLevel.IP, SocketOptionName.IpTimeToLive): value = s.TimeToLive; return 0;
             case (SocketOptionLevel.Socket, SocketOptionName.Linger): value = s.Linger is { } l ? (int)l.TotalSeconds : -1; return 0;
+            case (SocketOptionLevel.Tcp, _) when s.Type != SocketType.Stream: value = 0; return Fail(Errno.ENOPROTOOPT);
             case (SocketOptionLevel.Socket, SocketOptionName.KeepAlive): value = s.KeepAlive ? 1 : 0; return 0;
             case (SocketOptionLevel.Tcp, SocketOptionName.NoDelay): value = s.NoDelay ? 1 : 0; return 0;
             case (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime): value = s.KeepAliveTimes.IdleSeconds; return 0;

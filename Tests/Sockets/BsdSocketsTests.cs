@@ -118,8 +118,11 @@ public class BsdSocketsTests
         }
         Assert.That(a.SetSockOpt(fd, SocketOptionLevel.IP, SocketOptionName.IpTimeToLive, 0), Is.EqualTo(-1));
         Assert.That(a.Errno, Is.EqualTo(Errno.EINVAL));
-        Assert.That(a.SetSockOpt(fd, SocketOptionLevel.Socket, SocketOptionName.KeepAlive, 1), Is.EqualTo(-1));
+        // IPPROTO_TCP options on a UDP socket: ENOPROTOOPT, as Linux (SO_KEEPALIVE itself is accepted there, as in Linux).
+        Assert.That(a.SetSockOpt(fd, SocketOptionLevel.Tcp, SocketOptionName.NoDelay, 1), Is.EqualTo(-1));
         Assert.That(a.Errno, Is.EqualTo(Errno.ENOPROTOOPT));
+        Assert.That(a.SetSockOpt(fd, SocketOptionLevel.Socket, SocketOptionName.DontRoute, 1), Is.EqualTo(-1));
+        Assert.That(a.Errno, Is.EqualTo(Errno.ENOPROTOOPT), "an option the stack does not know");
     }
 
     [Test]
