@@ -90,6 +90,20 @@ public sealed partial class TcpConnection
         KeepAliveAt = now + KeepAliveInterval;
     }
 
+    /// <summary>
+    /// RFC 1122 4.2.2.13 (RFC 6191 with timestamps): in TIME-WAIT a bare SYN may open a new
+    /// incarnation if it cannot be an old duplicate: its TSval is newer than TS.Recent or, without
+    /// timestamps, its sequence number lies beyond RCV.NXT. The same test as Linux's.
+    /// </summary>
+    internal bool AcceptsNewSyn(in Wire.TcpSegment seg, Instant now)
+    {
+        if ((seg.Flags & (Wire.TcpFlags.Syn | Wire.TcpFlags.Ack | Wire.TcpFlags.Rst)) != Wire.TcpFlags.Syn) return false;
+        var segOptions = seg.Options;
+        if (PawsRejects(segOptions, seg.Flags, now)) return false;
+        return seg.Sequence > receiver.Next
+            || (TimestampsEnabled && segOptions.Timestamps is { } ts && unchecked((int)(ts.Value - timestampRecent)) > 0);
+    }
+
     private void StartFinWait2Timer(Instant now)
     {
         if (FinWait2At == Instant.MaxValue) FinWait2At = now + options.FinWait2Timeout;

@@ -115,8 +115,17 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var remote = new Endpoint(ip.Source, seg.SourcePort);
         var c = Table.Lookup(local, remote);
 
+        SeqNumber? reopenedIss = null;
+        if (c is { State: TcpState.TimeWait } old && old.AcceptsNewSyn(seg, now))
+        {
+            // RFC 1122 4.2.2.13: a new SYN may reopen the connection from TIME-WAIT, with an ISN
+            // above everything the old incarnation used (Linux: its SND.NXT + 65537).
+            reopenedIss = old.SendNext + 65537;
+            old.Terminate(now, Errno.Ok);
+            c = Table.Lookup(local, remote);
+        }
         if (c is null || c.State == TcpState.Closed) { NoConnection(seg, local, remote, now); return; }
-        if (c.State == TcpState.Listen) { ListenArrives(c, seg, local, remote, now); return; }
+        if (c.State == TcpState.Listen) { ListenArrives(c, seg, local, remote, now, reopenedIss); return; }
         c.SegmentArrives(seg, now);
     }
 
@@ -135,7 +144,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     }
 
     // RFC 9293 3.10.7.2: If the state is LISTEN.
-    private void ListenArrives(TcpConnection listener, in TcpSegment seg, Endpoint local, Endpoint remote, Instant now)
+    private void ListenArrives(TcpConnection listener, in TcpSegment seg, Endpoint local, Endpoint remote, Instant now, SeqNumber? isn = null)
     {
         var flags = seg.Flags;
         if ((flags & TcpFlags.Rst) != 0) return;                                               // first: ignore RST
@@ -153,7 +162,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         child.InTable = true;
         live.Add(child);
         var (iss, tsOffset) = InitialSequenceNumber(local, remote, now);
-        child.AcceptSyn(listener, seg, iss, tsOffset, now);
+        child.AcceptSyn(listener, seg, isn ?? iss, tsOffset, now);
     }
 
     private int PendingChildren(TcpConnection listener) => live.Count(c => c.Parent == listener && c.State == TcpState.SynReceived);
