@@ -186,9 +186,14 @@ public sealed partial class TcpConnection : IBoundEndpoint
     public bool IsReadable => receiver.Buffer.Count > 0 || FinReceived || PendingError != Errno.Ok || State == TcpState.Closed || acceptQueue.Count > 0;
     public bool IsConnecting => State is TcpState.SynSent or TcpState.SynReceived;
 
-    /// <summary>RECEIVE: takes in-order bytes; 0 with EOF once the peer's FIN was read.</summary>
+    /// <summary>
+    /// RECEIVE: takes in-order bytes; 0 with Ok means end of stream and nothing else. A destination
+    /// with no room is EINVAL here (the socket layers answer a zero-length read with 0 themselves,
+    /// as Linux and .NET do, before asking), so that it cannot be mistaken for the end.
+    /// </summary>
     public int Receive(Span<byte> destination, bool peek, Instant now, out Errno error)
     {
+        if (destination.IsEmpty) { error = Errno.EINVAL; return 0; }
         error = Errno.Ok;
         if (receiver.Buffer.Count == 0)
         {
