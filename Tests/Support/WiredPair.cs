@@ -1,5 +1,6 @@
 using UserStack.Drivers.Virtual;
 using UserStack.Tcp;
+using UserStack.Transport;
 using UserStack.Wire;
 
 namespace UserStack.Tests.Support;
@@ -19,6 +20,19 @@ public sealed class WiredPair
         B = new NetStack(new StackOptions { HardwareAddress = MacAddress.Parse("02:00:00:00:09:02"), Address = new Ipv4Cidr(AddressB, 24), Secret = [2], Tcp = tcpB ?? tcp ?? new TcpOptions() }, portB);
         portA.Connect(A);
         portB.Connect(B);
+    }
+
+    /// <summary>B listens on <paramref name="port"/>, A connects; runs the wire until B accepted (null on timeout).</summary>
+    public (TcpConnection Client, TcpConnection? Server) Connect(ushort port, TimeSpan? limit = null)
+    {
+        var listener = B.Tcp.Open();
+        B.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, port));
+        B.Tcp.Listen(listener, 4, Wire.Now);
+        var client = A.Tcp.Open();
+        A.Tcp.Connect(client, new Endpoint(AddressB, port), Wire.Now);
+        TcpConnection? server = null;
+        Wire.RunUntil(() => (server ??= listener.TakeAccepted()) is not null, limit ?? TimeSpan.FromSeconds(10));
+        return (client, server);
     }
 
     public VirtualWire Wire { get; }

@@ -41,13 +41,8 @@ public class LossyWireTests
         a.Trace = trace.For("A");
         b.Trace = trace.For("B");
 
-        var listener = b.Tcp.Open();
-        b.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 9000));
-        b.Tcp.Listen(listener, 4, wire.Now);
-        var client = a.Tcp.Open();
-        a.Tcp.Connect(client, new Endpoint(WiredPair.AddressB, 9000), wire.Now);
-        TcpConnection? server = null;
-        Assert.That(wire.RunUntil(() => (server ??= listener.TakeAccepted()) is not null, TimeSpan.FromSeconds(10)), Is.True, "handshake on the clean wire");
+        var (client, server) = pair.Connect(9000);
+        Assert.That(server, Is.Not.Null, "handshake on the clean wire");
         wire.Faults = faults; // ARP has no checksum (Ethernet's FCS covers it on real wires): faults start after resolution
 
         var dataA = new byte[Size];

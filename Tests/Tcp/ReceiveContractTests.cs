@@ -12,14 +12,9 @@ public class ReceiveContractTests
     public void A_receive_with_no_room_is_einval_not_end_of_stream_while_data_waits()
     {
         var pair = new WiredPair(1, Drivers.Virtual.WireFaults.None);
-        var (wire, a, b) = (pair.Wire, pair.A, pair.B);
-        var listener = b.Tcp.Open();
-        b.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 7000));
-        b.Tcp.Listen(listener, 1, wire.Now);
-        var client = a.Tcp.Open();
-        a.Tcp.Connect(client, new Endpoint(WiredPair.AddressB, 7000), wire.Now);
-        TcpConnection? server = null;
-        Assert.That(wire.RunUntil(() => (server ??= listener.TakeAccepted()) is not null, TimeSpan.FromSeconds(5)), Is.True);
+        var wire = pair.Wire;
+        var (client, server) = pair.Connect(7000);
+        Assert.That(server, Is.Not.Null);
         client.Send("hello"u8, wire.Now, out _);
         Assert.That(wire.RunUntil(() => server!.Available == 5, TimeSpan.FromSeconds(5)), Is.True);
 
