@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
 # Fuzzes the TCP core (issue 7; docs/fuzzing.md).
 #   tools/fuzz.sh SECONDS [--afl] [--jobs N] [--seed N]
+#   tools/fuzz.sh --differential [OPTIONS]   (the scripts against Linux; docs/differential.md)
 # Without --afl: the built-in deterministic engine. With --afl: SharpFuzz-instrumented core under
 # AFL++ (installed if missing), seeded from the packetdrill scripts. Prints one line per finding and
 # last "N execs (N/s), N crashes, transitions N/M". Work files: ${FUZZ_WORK:-/tmp/ustack-fuzz}.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+# tools/fuzz.sh --differential [--only a,b] [--max-script-seconds N] [--markdown FILE] [--log DIR]
+# The scripts' conversations against the Linux kernel (root; docs/differential.md).
+if [[ ${1:-} == --differential ]]; then
+  shift
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+  printf '==> building tools/differential\n' >&2
+  if ! out=$(dotnet build tools/differential -c Release -v quiet -nologo 2>&1); then
+    printf '%s\n' "$out" | grep -E 'error' | head -20
+    exit 1
+  fi
+  exec dotnet tools/differential/bin/Release/net10.0/UserStack.Differential.dll "$@"
+fi
 
 seconds=${1:-}
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: tools/fuzz.sh SECONDS [--afl] [--jobs N] [--seed N]" >&2; exit 2; }
