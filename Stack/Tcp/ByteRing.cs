@@ -1,21 +1,32 @@
+using System.Buffers;
+
 namespace UserStack.Tcp;
 
-/// <summary>A fixed-capacity circular byte buffer: the send and receive buffers of a connection.</summary>
+/// <summary>
+/// A fixed-capacity circular byte buffer: the send and receive buffers of a connection. Its
+/// storage is rented on the first write and returned by <see cref="Release"/>, so that a listener,
+/// a half-open connection or one in TIME-WAIT holds no buffer memory (a SYN flood costs
+/// connections, not megabytes).
+/// </summary>
 public sealed class ByteRing(int capacity)
 {
-    private readonly byte[] buffer = new byte[capacity];
+    private byte[]? buffer;
     private int start;
 
-    public int Capacity => buffer.Length;
+    public int Capacity { get; } = capacity;
     public int Count { get; private set; }
-    public int Free => buffer.Length - Count;
+    public int Free => Capacity - Count;
+    /// <summary>Whether storage is rented now (for tests and memory accounting).</summary>
+    public bool HoldsMemory => buffer is not null;
 
     /// <summary>Appends as much of <paramref name="data"/> as fits; returns how much.</summary>
     public int Write(ReadOnlySpan<byte> data)
     {
         int n = Math.Min(data.Length, Free);
-        int tail = (start + Count) % buffer.Length;
-        int first = Math.Min(n, buffer.Length - tail);
+        if (n == 0) return 0;
+        buffer ??= ArrayPool<byte>.Shared.Rent(Capacity);
+        int tail = (start + Count) % Capacity;
+        int first = Math.Min(n, Capacity - tail);
         data[..first].CopyTo(buffer.AsSpan(tail));
         data[first..n].CopyTo(buffer);
         Count += n;
@@ -26,9 +37,9 @@ public sealed class ByteRing(int capacity)
     public int Peek(int offset, Span<byte> destination)
     {
         int n = Math.Min(destination.Length, Count - offset);
-        if (n <= 0) return 0;
-        int from = (start + offset) % buffer.Length;
-        int first = Math.Min(n, buffer.Length - from);
+        if (n <= 0 || buffer is null) return 0;
+        int from = (start + offset) % Capacity;
+        int first = Math.Min(n, Capacity - from);
         buffer.AsSpan(from, first).CopyTo(destination);
         buffer.AsSpan(0, n - first).CopyTo(destination[first..]);
         return n;
@@ -44,8 +55,19 @@ public sealed class ByteRing(int capacity)
     public void Discard(int n)
     {
         n = Math.Min(n, Count);
-        start = (start + n) % buffer.Length;
+        if (n <= 0) return;
+        start = (start + n) % Capacity;
         Count -= n;
         if (Count == 0) start = 0;
+    }
+
+    /// <summary>Empties the ring and returns its storage to the pool (the connection is closed).</summary>
+    public void Release()
+    {
+        Count = 0;
+        start = 0;
+        if (buffer is null) return;
+        ArrayPool<byte>.Shared.Return(buffer);
+        buffer = null;
     }
 }

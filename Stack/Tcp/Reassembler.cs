@@ -71,6 +71,21 @@ internal sealed class Reassembler(int maxSegments)
         return blocks;
     }
 
+    /// <summary>How many blocks <see cref="Blocks"/> would give now (at most <paramref name="max"/>), without consuming anything.</summary>
+    public int BlockCount(SeqNumber receiveNext, int max)
+    {
+        int ranges = 0;
+        SeqNumber? right = null;
+        foreach (var (s, _, length) in segments)
+        {
+            var e = s + length;
+            if (e <= receiveNext) continue;
+            if (right is null || s > right.Value) { ranges++; right = e; }
+            else if (e > right.Value) right = e;
+        }
+        return Math.Min(max, ranges + (duplicate is null ? 0 : 1));
+    }
+
     public void Clear()
     {
         foreach (var s in segments) ArrayPool<byte>.Shared.Return(s.Data);

@@ -96,7 +96,7 @@ internal sealed class Receiver
         var end = sequence + payload.Length;
         int skip = Next - sequence;
         if (skip >= payload.Length) { OutOfOrder.ReportDuplicate(sequence, end); return false; } // all old: D-SACK
-        if (skip > 0) { payload = payload[skip..]; sequence = Next; }
+        if (skip > 0) { OutOfOrder.ReportDuplicate(sequence, Next); payload = payload[skip..]; sequence = Next; } // RFC 2883 4: the old part
         int room = AdvertisedEdge - sequence;
         if (payload.Length > room) { payload = payload[..Math.Max(room, 0)]; truncated = true; }
         if (payload.Length == 0) return false;

@@ -11,6 +11,9 @@ public sealed class SackScoreboard
     /// <summary>RFC 6675 2: DupThresh, the duplicate ACKs (or SACKed segments) that signal a loss.</summary>
     public const int DuplicateThreshold = 3;
 
+    /// <summary>A bound on the ranges kept: a hostile peer SACKing every other byte cannot make each ACK cost O(window).</summary>
+    public const int MaxRanges = 256;
+
     private readonly List<SackBlock> ranges = new();
 
     public int Count => ranges.Count;
@@ -40,6 +43,8 @@ public sealed class SackScoreboard
     {
         int i = 0;
         while (i < ranges.Count && ranges[i].Right < block.Left) i++;
+        bool merges = i < ranges.Count && ranges[i].Left <= block.Right;
+        if (!merges && ranges.Count >= MaxRanges) return; // forgetting a SACK only costs a needless resend
         var left = block.Left;
         var right = block.Right;
         while (i < ranges.Count && ranges[i].Left <= right)

@@ -41,8 +41,8 @@ internal sealed partial class Sender
         int window = seg.Window << WindowShift; // RFC 7323 2.3 (a SYN's window is never scaled; SYNs do not come here)
         bool newSack = c.SackEnabled && segOptions.Sack.Count > 0 && Scoreboard.Add(segOptions.Sack, ack, Max);
         if (ack > Unacknowledged) Acknowledged(ack, segOptions, now);
-        else if (ack == Unacknowledged && seg.Payload.Length == 0 && (seg.Flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && window == Window && Max > Unacknowledged)
-            DuplicateAck(now); // RFC 5681 2: the definition of a duplicate ACK
+        else if (ack == Unacknowledged && seg.Payload.Length == 0 && (seg.Flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && window == Window && Next > Unacknowledged)
+            DuplicateAck(now); // RFC 5681 2: the definition of a duplicate ACK (a window probe beyond SND.NXT is not outstanding data)
         else if (newSack && !inRecovery && LossIndicated()) EnterRecovery(now);
         UpdateWindow(seg, window);
     }
@@ -97,7 +97,8 @@ internal sealed partial class Sender
         duplicateAcks++;
         if (inRecovery)
         {
-            if (!c.SackEnabled) Congestion.Window += Mss; // RFC 6582 3.2 step 4: each further duplicate inflates cwnd
+ // RFC 6582 3.2 step 4: each further duplicate inflates cwnd (never beyond what could be in flight)
+            if (!c.SackEnabled && Congestion.Window < FlightSize + Buffer.Capacity) Congestion.Window += Mss;
             return;
         }
         if (duplicateAcks >= SackScoreboard.DuplicateThreshold || LossIndicated()) EnterRecovery(now);
@@ -191,8 +192,10 @@ internal sealed partial class Sender
         int limit = c.State is TcpState.SynSent or TcpState.SynReceived ? options.MaxSynRetransmissions : options.MaxRetransmissions;
         if (++Retransmissions > limit)
         {
+            // RFC 9293 3.10.8: the connection is deleted without a reset (Linux tcp_write_err; a
+            // half-open child is dropped silently, like a request sock whose SYN,ACKs ran out).
             layer.Counters.Increment(Counter.TcpTimeouts);
-            c.Abort(now, Errno.ETIMEDOUT);
+            c.Terminate(now, c.State == TcpState.SynReceived && c.Parent is not null ? Errno.Ok : Errno.ETIMEDOUT);
             return;
         }
         layer.Counters.Increment(Counter.TcpRetransmissions);

@@ -52,6 +52,7 @@ internal sealed partial class Sender
     public CongestionControl Congestion { get; private set; }
     public SackScoreboard Scoreboard { get; } = new();
 
+    private Instant lastDataSent;      // Linux's lsndtime
     private SeqNumber smallSegmentEnd;  // Minshall's snd_sml: the end of the last segment shorter than the MSS
     private TimeSpan persistBackoff;
     /// <summary>Window probes sent since the peer last answered (Linux's icsk_probes_out).</summary>
@@ -65,6 +66,9 @@ internal sealed partial class Sender
     /// capped by what our MTU can carry, less the timestamp option when it is on every segment.
     /// </summary>
     public int Mss => Math.Max(1, Math.Min(PeerMss, layer.OurMss) - c.OptionOverhead);
+
+    /// <summary>The data one segment carries now: <see cref="Mss"/> less the SACK option it will carry.</summary>
+    private int SegmentSize => Math.Max(1, Mss - c.SackOptionBytes);
 
     /// <summary>RFC 5681 2: FlightSize, the data sent and not yet acknowledged.</summary>
     public int FlightSize => Max - Unacknowledged;
@@ -136,7 +140,8 @@ internal sealed partial class Sender
         int inFlight = Next - Unacknowledged;
         int usable = Window - inFlight; // RFC 9293 3.8.6.2.1: the usable window
         if (usable <= 0) return false;
-        int mss = Mss;
+        int mss = SegmentSize;
+        RestartAfterIdle(now);
         int length = Math.Min(Math.Min(unsent, usable), mss);
         if (room < length && inFlight > 0) return false; // RFC 5681 3.1: never beyond SND.UNA + min(cwnd, rwnd)
         bool all = length == unsent;
@@ -157,8 +162,20 @@ internal sealed partial class Sender
         return true;
     }
 
+    /// <summary>
+    /// RFC 5681 4.1: after an idle period longer than the RTO, cwnd shrinks towards
+    /// RW = min(IW, cwnd), halved once per RTO of idleness, as Linux's tcp_cwnd_restart does.
+    /// </summary>
+    private void RestartAfterIdle(Instant now)
+    {
+        if (Max != Unacknowledged || lastDataSent == default || Congestion.Window == 0) return;
+        var idle = now - lastDataSent;
+        if (idle > Rtt.Rto) Congestion.RestartAfterIdle(idle, Rtt.Rto);
+    }
+
     private void Advance(int length, bool fin, Instant now)
     {
+        if (length > 0) lastDataSent = now;
         Next += length;
         if (fin) { FinSequence = Next; Next += 1; }
         if (Max < Next) Max = Next;
@@ -178,7 +195,7 @@ internal sealed partial class Sender
         }
         int offset = point - bufferSequence;
         int end = (FinSequence ?? Next) - bufferSequence;
-        int length = Math.Min(Math.Min(end - offset, Mss), limit);
+        int length = Math.Min(Math.Min(end - offset, SegmentSize), limit);
         if (offset < 0 || length <= 0) return point;
         var flags = TcpFlags.Ack;
         if (offset + length == Buffer.Count) flags |= TcpFlags.Psh; // as when first sent
@@ -213,17 +230,20 @@ internal sealed partial class Sender
 
     /// <summary>
     /// RFC 9293 3.8.6.1: probe a zero window with one byte, backing off. The connection lives on as
-    /// long as the peer answers; after as many unanswered probes as retransmissions are allowed
-    /// (Linux: tcp_retries2) it is given up, in any state, FIN-WAIT-1 and LAST-ACK included.
+    /// long as the peer answers (unless the application closed it); after as many unanswered
+    /// probes as retransmissions are allowed (Linux: tcp_retries2) it is given up, in any state,
+    /// FIN-WAIT-1 and LAST-ACK included.
     /// </summary>
     public void OnPersistTimeout(Instant now)
     {
         PersistAt = Instant.MaxValue;
         if (Window > 0 || Unsent == 0) { c.Output(now); return; }
-        if (++ProbesOut > options.MaxRetransmissions)
+        // Linux tcp_probe_timer: give up after tcp_retries2 unanswered probes, silently (tcp_write_err);
+        // a closed (orphaned) socket also once the probes are backed off to the maximum, answered or not.
+        if (++ProbesOut > options.MaxRetransmissions || (c.Orphaned && persistBackoff >= options.MaximumRto))
         {
             layer.Counters.Increment(Diagnostics.Counter.TcpTimeouts);
-            c.Abort(now, Errno.ETIMEDOUT);
+            c.Terminate(now, Errno.ETIMEDOUT);
             return;
         }
         c.Transmit(Next, TcpFlags.Ack, Next - bufferSequence, 1, now);

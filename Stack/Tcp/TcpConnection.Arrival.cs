@@ -120,9 +120,19 @@ public sealed partial class TcpConnection
             return;
         }
 
-        // Third (security/compartment) does not apply to us. Fourth, check the SYN bit:
-        // RFC 5961 4.2, any SYN in a synchronized state (or SYN-RECEIVED) gets a challenge ACK.
-        if ((flags & TcpFlags.Syn) != 0) { ChallengeAck(now); return; }
+        // Third (security/compartment) does not apply to us. Fourth, check the SYN bit.
+        if ((flags & TcpFlags.Syn) != 0)
+        {
+            if (State == TcpState.SynReceived && Parent is not null)
+            {
+                // A passive open returns to LISTEN (RFC 9293 3.10.7.4); as Linux's embryonic reset, the new SYN is refused.
+                layer.SendReset(new SeqNumber(0), sequence + length, TcpFlags.Rst | TcpFlags.Ack, Local, Remote!.Value, now);
+                Terminate(now, Errno.Ok);
+                return;
+            }
+            ChallengeAck(now); // RFC 5961 4.2: any SYN in a synchronized state gets a challenge ACK
+            return;
+        }
 
         // Fifth, check the ACK field.
         if ((flags & TcpFlags.Ack) == 0) { layer.Drop(DropReason.TcpNoAck, now); return; }
@@ -177,6 +187,16 @@ public sealed partial class TcpConnection
                 return;
         }
 
+        // RFC 1122 4.2.2.13: new data after CLOSE (or SHUT_RD) while our FIN is on its way gets a
+        // RST and the connection is gone (Linux: TCPAbortOnData, RST with SEQ = SEG.ACK).
+        if (ReadShutdown && payload.Length > 0 && sequence + payload.Length > receiver.Next
+            && State is TcpState.FinWait1 or TcpState.FinWait2 or TcpState.Closing or TcpState.LastAck)
+        {
+            layer.SendReset(ack, null, TcpFlags.Rst, Local, Remote!.Value, now);
+            Terminate(now, Errno.ECONNRESET);
+            return;
+        }
+
         // Sixth, the URG bit: urgent data is delivered in line, like any other (RFC 6093).
         // Seventh, process the segment text; eighth, check the FIN bit.
         ProcessTextAndFin(seg, sequence, zeroWindowProbe ? default : payload, now, refusedText: zeroWindowProbe && payload.Length > 0);
@@ -220,7 +240,11 @@ public sealed partial class TcpConnection
             Signal?.Invoke();
         }
 
-        if (fin && State is not (TcpState.Closed or TcpState.Listen or TcpState.SynSent)) peerFin ??= sequence + payload.Length;
+        if (fin && State is not (TcpState.Closed or TcpState.Listen or TcpState.SynSent))
+        {
+            peerFin ??= sequence + payload.Length;
+            needAck = true; // a FIN beyond RCV.NXT is out of order: a duplicate ACK at once (RFC 5681 4.2)
+        }
         if (peerFin is { } pf && pf == receiver.Next && !FinReceived)
         {
             // Eighth, the FIN bit: in order, it ends the peer's stream.

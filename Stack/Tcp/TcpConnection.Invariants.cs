@@ -10,6 +10,8 @@ public sealed partial class TcpConnection
     {
         var s = sender;
         var r = receiver;
+        if (State is TcpState.Listen or TcpState.TimeWait && (s.Buffer.HoldsMemory || r.Buffer.HoldsMemory && r.Buffer.Count == 0))
+            return $"{State} holds buffer memory it cannot use";
         if (State is TcpState.Closed or TcpState.Listen) return s.Buffer.Count > s.Buffer.Capacity ? "send buffer over capacity" : null;
         if (s.Unacknowledged > s.Next) return $"SND.UNA {s.Unacknowledged} > SND.NXT {s.Next}";
         if (s.Next > s.Max) return $"SND.NXT {s.Next} > SND.MAX {s.Max}";

@@ -23,6 +23,16 @@ public sealed partial class TcpConnection
     /// <summary>Bytes of options on every segment once established: timestamps take 12 (RFC 7323 3.2).</summary>
     internal int OptionOverhead => TimestampsEnabled ? 12 : 0;
 
+    /// <summary>SACK blocks that fit beside the other options: 3 with timestamps, else 4 (RFC 2018 3).</summary>
+    private int SackBlockRoom => TimestampsEnabled ? 3 : SackBlocks.Capacity;
+
+    /// <summary>
+    /// Bytes the SACK option of the next segment will take (NOP NOP kind length + 8 per block): a
+    /// segment carrying it carries that much less data, so that it stays within the peer's MSS
+    /// (RFC 9293 3.7.1, RFC 6691; Linux's tcp_current_mss).
+    /// </summary>
+    internal int SackOptionBytes => SackEnabled && receiver.OutOfOrder.BlockCount(receiver.Next, SackBlockRoom) is > 0 and var n ? 4 + 8 * n : 0;
+
     /// <summary>
     /// Options offered in a SYN we send first (SYN-SENT: what our settings allow) or answered in a
     /// SYN,ACK (what both SYNs agreed on), and the negotiated result once the peer's SYN is seen.
@@ -91,7 +101,7 @@ public sealed partial class TcpConnection
         if (SackEnabled)
         {
             int space = Math.Min(TcpOptionsRepr.MaximumLength, room) - repr.Length - 4; // NOP NOP kind length
-            var blocks = receiver.OutOfOrder.Blocks(receiver.Next, Math.Min(SackBlocks.Capacity, space / 8));
+            var blocks = receiver.OutOfOrder.Blocks(receiver.Next, Math.Min(SackBlockRoom, space / 8));
             if (blocks.Count > 0) repr = repr with { Sack = blocks };
         }
         return repr;

@@ -113,6 +113,7 @@ public sealed partial class TcpConnection
     {
         SetState(TcpState.TimeWait, now);
         sender.StopTimers();
+        ReleaseBuffers(); // TIME-WAIT is a small record: everything was sent and acknowledged
         KeepAliveAt = FinWait2At = Instant.MaxValue;
         RestartTimeWait(now);
     }

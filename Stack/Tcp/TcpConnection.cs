@@ -62,6 +62,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     private SeqNumber? peerFin;      // a FIN seen beyond RCV.NXT, waiting for the data before it
     private byte[]? synText;         // data that came on the peer's SYN, delivered once ESTABLISHED
     private bool orphaned;           // the application closed the socket: nobody will read
+    internal bool Orphaned => orphaned;
     public bool FinReceived { get; private set; }
     public bool ReadShutdown => receiver.ReadShutdown;
     private Instant? lastOutOfWindowAck;
@@ -204,6 +205,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
             return 0;
         }
         int n = peek ? receiver.Buffer.Peek(0, destination) : receiver.Buffer.Read(destination);
+        if (receiver.Buffer.Count == 0 && State is TcpState.TimeWait or TcpState.Closed) receiver.Buffer.Release(); // nothing more can arrive
         // Receiver SWS avoidance (RFC 9293 3.8.6.2.2): announce the window once it grew by a segment or half the buffer.
         if (!peek && State.IsSynchronized() && !FinReceived && receiver.WindowUpdateWorthSending(ReceiveMss)) SendAck(now);
         return n;
@@ -230,6 +232,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
             Abort(now, Errno.Ok);
             return;
         }
+        receiver.ReadShutdown = true; // nobody will read: data that still arrives is answered with a RST
         ShutdownWrite(now);
         if (State == TcpState.FinWait2) StartFinWait2Timer(now);
     }
@@ -253,7 +256,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     public void ShutdownRead()
     {
         receiver.ReadShutdown = true;
-        receiver.Buffer.Discard(receiver.Buffer.Count);
+        receiver.Buffer.Release(); // what waits is discarded and nothing more will be kept
         Signal?.Invoke();
     }
 
@@ -290,6 +293,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
         sender.StopTimers();
         receiver.DelayedAckAt = TimeWaitAt = KeepAliveAt = FinWait2At = Instant.MaxValue;
         receiver.OutOfOrder.Clear();
+        ReleaseBuffers();
         SetState(TcpState.Closed, now);
         layer.Forget(this);
         if (wasListening)
@@ -300,6 +304,13 @@ public sealed partial class TcpConnection : IBoundEndpoint
             while (acceptQueue.TryDequeue(out var c)) c.Abort(now, Errno.ECONNABORTED);
         }
         Signal?.Invoke();
+    }
+
+    /// <summary>Returns buffer storage that can no longer be used: all of the send side, the receive side once read (data waiting stays readable).</summary>
+    private void ReleaseBuffers()
+    {
+        sender.Buffer.Release();
+        if (receiver.Buffer.Count == 0) receiver.Buffer.Release();
     }
 
     // ---- segments out --------------------------------------------------------------------

@@ -116,7 +116,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var c = Table.Lookup(local, remote);
 
         SeqNumber? reopenedIss = null;
-        if (c is { State: TcpState.TimeWait } old && old.AcceptsNewSyn(seg, now))
+        if (c is { State: TcpState.TimeWait } old && old.AcceptsNewSyn(seg, now) && HasListener(local, remote))
         {
             // RFC 1122 4.2.2.13: a new SYN may reopen the connection from TIME-WAIT, with an ISN
             // above everything the old incarnation used (Linux: its SND.NXT + 65537).
@@ -163,6 +163,14 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         live.Add(child);
         var (iss, tsOffset) = InitialSequenceNumber(local, remote, now);
         child.AcceptSyn(listener, seg, isn ?? iss, tsOffset, now);
+    }
+
+    /// <summary>Whether a listener would take a new SYN for this pair (without one, TIME-WAIT stays, as in Linux).</summary>
+    private bool HasListener(Endpoint local, Endpoint remote)
+    {
+        bool found = false;
+        Table.ForEachMatch(local, remote, s => found |= s.State == TcpState.Listen);
+        return found;
     }
 
     private int PendingChildren(TcpConnection listener) => live.Count(c => c.Parent == listener && c.State == TcpState.SynReceived);

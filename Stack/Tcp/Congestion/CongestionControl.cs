@@ -75,5 +75,22 @@ public abstract class CongestionControl
         Window = Mss;
     }
 
+    /// <summary>
+    /// RFC 5681 4.1 after <paramref name="idle"/> without sending: ssthresh keeps 3/4 of cwnd, and
+    /// cwnd halves once per RTO of idleness, not below RW = min(IW, cwnd) (Linux tcp_cwnd_restart).
+    /// </summary>
+    public void RestartAfterIdle(TimeSpan idle, TimeSpan rto)
+    {
+        int restart = Math.Min(InitialWindow(Mss), Window);
+        SlowStartThreshold = Math.Max(SlowStartThreshold, Window / 2 + Window / 4);
+        int window = Window;
+        while ((idle -= rto) > TimeSpan.Zero && window > restart) window /= 2;
+        Window = Math.Max(window, restart);
+        OnRestart();
+    }
+
+    /// <summary>The algorithm's own state after an idle restart (CUBIC starts a new epoch).</summary>
+    protected virtual void OnRestart() { }
+
     public override string ToString() => $"{Name} cwnd={Window} ssthresh={(SlowStartThreshold == int.MaxValue ? "inf" : SlowStartThreshold)}";
 }

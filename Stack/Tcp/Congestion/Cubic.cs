@@ -45,6 +45,8 @@ public sealed class Cubic : CongestionControl
         Window = Math.Max(Mss, (int)(window * Mss));
     }
 
+    protected override void OnRestart() => epochStart = null;
+
     /// <summary>RFC 9438 4.6 and 4.7: ssthresh = cwnd * beta, W_max remembered (lowered for fast convergence).</summary>
     public override void OnCongestionEvent(int flightSize, Instant now)
     {
