@@ -16,19 +16,39 @@ internal sealed class Reassembler(int maxSegments)
     private SackBlock? duplicate;
 
     public int Count => segments.Count;
+    /// <summary>Bytes held for out-of-order segments (they never overlap).</summary>
+    public long StoredBytes { get; private set; }
 
-    /// <summary>Keeps a copy of an out-of-order segment; false when the store is full (the segment is dropped).</summary>
+    /// <summary>
+    /// Keeps a copy of the new bytes of an out-of-order segment; false when the store is full (the
+    /// segment is dropped). Stored segments never overlap, so they hold at most one window of data.
+    /// </summary>
     public bool Store(SeqNumber start, ReadOnlySpan<byte> data)
     {
         var end = start + data.Length;
         if (Covers(start, end)) { ReportDuplicate(start, end); Touch(start); return true; }
+        Touch(start);
+        int i = 0;
+        while (i < segments.Count && segments[i].Start <= start) i++;
+        if (i > 0 && segments[i - 1].Start + segments[i - 1].Length is var before && before > start)
+        {
+            data = data[(before - start)..]; // what the segment before already holds
+            start = before;
+        }
+        while (i < segments.Count && segments[i].Start < end)
+        {
+            var (nextStart, nextData, nextLength) = segments[i];
+            if (nextStart + nextLength > end) { data = data[..(nextStart - start)]; break; } // it keeps its own bytes
+            segments.RemoveAt(i); // wholly inside the new segment: replaced by it
+            StoredBytes -= nextLength;
+            ArrayPool<byte>.Shared.Return(nextData);
+        }
+        if (data.IsEmpty) return true;
         if (segments.Count >= maxSegments) return false;
         var copy = ArrayPool<byte>.Shared.Rent(data.Length);
         data.CopyTo(copy);
-        int i = 0;
-        while (i < segments.Count && segments[i].Start <= start) i++;
         segments.Insert(i, (start, copy, data.Length));
-        Touch(start);
+        StoredBytes += data.Length;
         return true;
     }
 
@@ -39,6 +59,7 @@ internal sealed class Reassembler(int maxSegments)
         {
             var (start, data, length) = segments[0];
             segments.RemoveAt(0);
+            StoredBytes -= length;
             int skip = next - start;
             if (skip < length)
             {
@@ -90,6 +111,7 @@ internal sealed class Reassembler(int maxSegments)
     {
         foreach (var s in segments) ArrayPool<byte>.Shared.Return(s.Data);
         segments.Clear();
+        StoredBytes = 0;
         recent.Clear();
         duplicate = null;
     }

@@ -23,6 +23,8 @@ public sealed partial class TcpConnection
         if (r.Window > largestWindow) return $"RCV.WND {r.Window} beyond what the window field can say";
         if (r.Window > r.Buffer.Capacity + (1 << r.WindowShift) && State.IsSynchronized()) return $"RCV.WND {r.Window} beyond the receive buffer";
         if (r.OutOfOrder.Count > options.MaxOutOfOrderSegments) return "out-of-order store over its bound";
+        // Memory: out-of-order data is only taken inside the window and never stored twice, so it fits the buffer.
+        if (r.OutOfOrder.StoredBytes > r.Buffer.Capacity + (1L << r.WindowShift)) return $"{r.OutOfOrder.StoredBytes} bytes of out-of-order data for a {r.Buffer.Capacity}-byte buffer";
         if (State.IsSynchronized() && s.Congestion.Window < 1) return $"cwnd {s.Congestion.Window} below one byte";
         if (s.Congestion.SlowStartThreshold < 2) return $"ssthresh {s.Congestion.SlowStartThreshold} too small";
         if (NextDeadline < now) return $"a timer due at {NextDeadline} is still pending after Poll at {now}";
