@@ -30,6 +30,17 @@ public static class Classifier
         "(tcp_challenge_ack_limit); UserStack allows 10 a second. RFC 5961 7 recommends an ACK throttling mechanism and leaves " +
         "its rate to the implementation. Checked: with the lines 0.6 s apart Linux answers each one.";
 
+    private const string ZeroWindowProbe =
+        "Linux probes a zero window with an empty segment at SND.UNA - 1 (tcp_xmit_probe_skb), which any receiver must ACK; " +
+        "UserStack sends one octet of new data, as RFC 9293 3.8.6.1 says: 'The sending TCP peer must regularly transmit at " +
+        "least one octet of new data (if available), or retransmit ... to probe the window' (RFC 1122 4.2.2.17). Linux's " +
+        "probe works, but it is neither. (Either way the answers are not duplicate ACKs: after them both send the full initial window.)";
+
+    private const string TailLossProbe =
+        "With no ACK for ~2 RTTs after the initial window, Linux sends one more segment as a tail loss probe (RFC 8985 TLP, " +
+        "on by default in Linux); UserStack does not implement RACK-TLP and waits for the ACK or the RTO. RFC 8985 is an " +
+        "optional mechanism; RFC 5681's cwnd rules are met by both.";
+
     private const string TimerWheel =
         "Linux keeps keepalive and FIN-WAIT-2 timers in its timer wheel, which fires a timer up to 1/8 of its length late " +
         "(kernel/time/timer.c), and the differential run goes on in real time on a loaded machine; once one probe is late the " +
@@ -88,6 +99,14 @@ public static class Classifier
             "A RST,ACK with an unacceptable ACK in SYN-SENT makes Linux resend its SYN within ~2 ms (tcp_rcv_synsent_state_process: " +
             "'Previous FIN/ACK or RST/ACK might be ignored', TCP_TIMEOUT_MIN) instead of at the 1 s RTO. RFC 9293 3.10.7.3 " +
             "says drop the segment and return, and RFC 6298 5 retransmits on the timer; the early SYN is deliberate and harmless."),
+        new("zero-window-probe", "rfc5681-window-probe-answers-are-not-duplicate-acks-newreno", null, Aspect.Segment, null, Deviation, ZeroWindowProbe),
+        new("zero-window-probe", "rfc5681-window-probe-answers-are-not-duplicate-acks-sack", null, Aspect.Segment, null, Deviation, ZeroWindowProbe),
+        new("tail-loss-probe", "rfc5681-window-probe-answers-are-not-duplicate-acks-sack", null, Aspect.Extra, null, Policy, TailLossProbe),
+        new("autocork-tail", "rfc6691-sack-option-shortens-the-data-segment", null, Aspect.Extra, null, Policy,
+            "Linux holds the 24-byte tail of the write (autocorking: a small segment waits while earlier ones are still " +
+            "queued below TCP) and sends it ~200 ms later with its tail loss probe, where UserStack sends it at once (no small " +
+            "segment is outstanding, so Minshall's Nagle lets it go). RFC 1122 4.2.3.4 and RFC 9293 3.7.4 let a sender hold " +
+            "a partial segment; both send the same 988 + 988 + 24 bytes with the same SACK block, so the MSS rule under test agrees."),
         new("zero-window-probe", "persist-timer-probes-a-zero-window", null, Aspect.Segment, null, Deviation,
             "Linux probes a zero window with an empty segment at SND.UNA - 1 (tcp_xmit_probe_skb), which any receiver must ACK; " +
             "UserStack sends one octet of new data, as RFC 9293 3.8.6.1 says: 'The sending TCP peer must regularly transmit at " +
