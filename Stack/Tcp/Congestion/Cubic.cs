@@ -18,6 +18,7 @@ public sealed class Cubic : CongestionControl
     private double k;                  // K, seconds
     private Instant? epochStart;       // t = 0 of the current congestion-avoidance epoch
     private double renoWindow;         // W_est, segments
+    private double priorWindow;        // cwnd_prior: cwnd when ssthresh was last set, segments
     private double window;             // cwnd, segments, with its fraction
 
     public override string Name => CubicName;
@@ -39,7 +40,7 @@ public sealed class Cubic : CongestionControl
         double target = C * Math.Pow(t - k, 3) + maxWindow;                  // W_cubic(t + RTT), equation (1)
         target = Math.Clamp(target, window, 1.5 * window);                   // RFC 9438 4.4/4.5 bounds
         renoWindow += AlphaReno * acked / window;                            // equation (4)
-        if (renoWindow >= maxWindow) renoWindow += (1 - AlphaReno) * acked / window; // alpha becomes 1 past W_max
+        if (renoWindow >= priorWindow) renoWindow += (1 - AlphaReno) * acked / window; // alpha becomes 1 once W_est reaches cwnd_prior
         if (renoWindow > target) window = Math.Max(window, renoWindow);      // Reno-friendly region
         else window += (target - window) / window * acked;                   // concave and convex regions
         Window = Math.Max(Mss, (int)(window * Mss));
@@ -51,6 +52,7 @@ public sealed class Cubic : CongestionControl
     public override void OnCongestionEvent(int flightSize, Instant now)
     {
         double segments = (double)Window / Mss;
+        priorWindow = segments;
         maxWindow = segments < maxWindow ? segments * (1 + Beta) / 2 : segments;
         epochStart = null;
         SlowStartThreshold = Math.Max((int)(Window * Beta), 2 * Mss);
