@@ -56,13 +56,20 @@ public class CaptureExpertTests
                 Assert.That(sent, Is.GreaterThanOrEqualTo(TenMegabytes));
                 Assert.That(received, Is.GreaterThanOrEqualTo(TenMegabytes));
             }
-            // _ws.expert.severity: 6291456 is "warning", 8388608 "error".
-            var expert = Shell.Run("tshark", ["-r", pcap, "-n", "-Y",
-                "tcp && _ws.expert.severity >= 6291456 && !tcp.analysis.zero_window && !tcp.analysis.window_full && !(tcp.flags.reset == 1 && ip.src == " + TapFixture.HostAddress.Address + ")",
-                "-T", "fields", "-e", "frame.number", "-e", "_ws.expert.message"], TimeSpan.FromMinutes(3));
+            // Wireshark's expert summary, warnings and errors, one row per (severity, group, protocol, summary):
+            // only TCP's own rows count (an application dissector guessing at chargen text may complain).
+            var expert = Shell.Run("tshark", ["-r", pcap, "-n", "-q", "-z", "expert,warn"], TimeSpan.FromMinutes(3));
             Assert.That(expert.ExitCode, Is.Zero, $"tshark could not read the capture: {expert.Error}");
-            var warnings = expert.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            Assert.That(warnings, Is.Empty, $"{warnings.Length} TCP expert warnings, first: {string.Join(" | ", warnings.Take(10))}");
+            string[] allowed = ["window specified by the receiver is now completely full", "Zero Window segment", "Connection reset (RST)"];
+            var warnings = expert.Output.Split('\n', StringSplitOptions.TrimEntries)
+                .Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\d+\s+\S+\s+TCP\s"))
+                .Where(l => !allowed.Any(a => l.Contains(a)))
+                .ToList();
+            Assert.That(warnings, Is.Empty, $"TCP expert warnings:\n{expert.Output}");
+            // The only resets are the kernel's (the chargen client closing with unread data), never the stack's.
+            var resets = Shell.Run("tshark", ["-r", pcap, "-n", "-Y", $"tcp.flags.reset == 1 && ip.src == {TapFixture.StackAddress.Address}",
+                "-T", "fields", "-e", "frame.number"], TimeSpan.FromMinutes(3));
+            Assert.That(resets.Output.Trim(), Is.Empty, "the stack sent a RST");
             var frames = Shell.Run("tshark", ["-r", pcap, "-n", "-Y", "tcp.len > 0", "-T", "fields", "-e", "frame.number"], TimeSpan.FromMinutes(3)).Output;
             Assert.That(frames.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, Is.GreaterThan(2 * TenMegabytes / 1448), "the capture holds the transfer");
         }
