@@ -409,7 +409,8 @@ public sealed class ScriptRunner : IFrameSink
         return text.ToString();
     }
 
-    private static string Flags(TcpFlags f)
+    /// <summary>Flags as packetdrill writes them: S F R P . then U E W.</summary>
+    internal static string Flags(TcpFlags f)
     {
         var sb = new StringBuilder();
         if ((f & TcpFlags.Syn) != 0) sb.Append('S');
@@ -417,6 +418,9 @@ public sealed class ScriptRunner : IFrameSink
         if ((f & TcpFlags.Rst) != 0) sb.Append('R');
         if ((f & TcpFlags.Psh) != 0) sb.Append('P');
         if ((f & TcpFlags.Ack) != 0) sb.Append('.');
+        if ((f & TcpFlags.Urg) != 0) sb.Append('U');
+        if ((f & TcpFlags.Ece) != 0) sb.Append('E');
+        if ((f & TcpFlags.Cwr) != 0) sb.Append('W');
         return sb.ToString();
     }
 }

@@ -380,17 +380,5 @@ internal sealed class KernelScriptRunner
         return $"> {Flags(s.Flags)} {first}:{first + (uint)s.PayloadLength}({s.PayloadLength}){ack} win {s.Window}{options}";
     }
 
-    private static string Flags(TcpFlags f)
-    {
-        var sb = new StringBuilder();
-        if ((f & TcpFlags.Syn) != 0) sb.Append('S');
-        if ((f & TcpFlags.Fin) != 0) sb.Append('F');
-        if ((f & TcpFlags.Rst) != 0) sb.Append('R');
-        if ((f & TcpFlags.Psh) != 0) sb.Append('P');
-        if ((f & TcpFlags.Ack) != 0) sb.Append('.');
-        if ((f & TcpFlags.Urg) != 0) sb.Append('U');
-        if ((f & TcpFlags.Ece) != 0) sb.Append('E');
-        if ((f & TcpFlags.Cwr) != 0) sb.Append('W');
-        return sb.ToString();
-    }
+    private static string Flags(TcpFlags f) => ScriptRunner.Flags(f);
 }
