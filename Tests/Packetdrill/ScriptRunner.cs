@@ -134,9 +134,7 @@ public sealed class ScriptRunner : IFrameSink
         uint isn = localIsn ?? throw new ScriptFailure("the local ISN is unknown: the first outbound packet must be a SYN");
         var problems = new List<string>();
         if (seg.Flags != e.Flags) problems.Add($"flags {Flags(seg.Flags)} instead of {Flags(e.Flags)}");
-        // A RST answering a segment without ACK carries SEQ = 0 (RFC 9293 3.10.7.1): written 0 in the script.
-        bool zeroSequenceReset = (seg.Flags & TcpFlags.Rst) != 0 && seg.Sequence.Value == 0 && e.Start == 0;
-        if (seg.Sequence.Value - isn != e.Start && !zeroSequenceReset) problems.Add($"seq {seg.Sequence.Value - isn} instead of {e.Start}");
+        if (!SequenceMatches(seg, isn, e.Start)) problems.Add($"seq {seg.Sequence.Value - isn} instead of {e.Start}");
         if (seg.PayloadLength != e.Length) problems.Add($"{seg.PayloadLength} bytes instead of {e.Length}");
         if (e.Ack is { } ack && seg.Acknowledgment.Value - RemoteIsn != ack) problems.Add($"ack {seg.Acknowledgment.Value - RemoteIsn} instead of {ack}");
         if (e.Window is { } win && seg.Window != win) problems.Add($"win {seg.Window} instead of {win}");
@@ -408,6 +406,13 @@ public sealed class ScriptRunner : IFrameSink
             text.Append($" {BinaryPrimitives.ReadUInt32BigEndian(blocks[b..]) - remoteIsn}:{BinaryPrimitives.ReadUInt32BigEndian(blocks[(b + 4)..]) - remoteIsn}");
         return text.ToString();
     }
+
+    /// <summary>
+    /// The script's relative sequence number against what was sent; a RST answering a segment
+    /// without ACK carries SEQ = 0 (RFC 9293 3.10.7.1), written 0 in a script.
+    /// </summary>
+    internal static bool SequenceMatches(in TcpRepr seg, uint isn, uint expected) =>
+        seg.Sequence.Value - isn == expected || ((seg.Flags & TcpFlags.Rst) != 0 && seg.Sequence.Value == 0 && expected == 0);
 
     /// <summary>Flags as packetdrill writes them: S F R P . then U E W.</summary>
     internal static string Flags(TcpFlags f)

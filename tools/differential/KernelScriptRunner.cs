@@ -183,9 +183,7 @@ internal sealed class KernelScriptRunner
         uint isn = localIsn ?? seg.Sequence.Value;
         var problems = new List<string>();
         if (seg.Flags != e.Flags) problems.Add($"flags {Flags(seg.Flags)} instead of {Flags(e.Flags)}");
-        // A RST answering a segment without ACK carries SEQ = 0 (RFC 9293 3.10.7.1), written 0 in a script (as ScriptRunner reads it).
-        bool zeroSequenceReset = (seg.Flags & TcpFlags.Rst) != 0 && seg.Sequence.Value == 0 && e.Start == 0;
-        if (seg.Sequence.Value - isn != e.Start && !zeroSequenceReset) problems.Add($"seq {seg.Sequence.Value - isn} instead of {e.Start}");
+        if (!ScriptRunner.SequenceMatches(seg, isn, e.Start)) problems.Add($"seq {seg.Sequence.Value - isn} instead of {e.Start}");
         if (seg.PayloadLength != e.Length) problems.Add($"{seg.PayloadLength} bytes instead of {e.Length}");
         if (e.Ack is { } ack && seg.Acknowledgment.Value - RemoteIsn != ack) problems.Add($"ack {seg.Acknowledgment.Value - RemoteIsn} instead of {ack}");
         if (problems.Count > 0) Add(e, Aspect.Segment, linux, string.Join("; ", problems));
