@@ -10,7 +10,7 @@ public sealed partial class TcpConnection
 {
     internal void SegmentArrives(in TcpSegment segment, Instant now)
     {
-        var segOptions = segment.Options; // parsed once per segment
+        var segOptions = segment.Options;
         if (State == TcpState.SynSent) { SynSentArrives(segment, segOptions, now); return; }
         OtherStatesArrive(segment, segOptions, now);
     }

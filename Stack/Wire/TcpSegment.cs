@@ -23,7 +23,13 @@ public readonly ref struct TcpSegment
     public const int MinimumHeaderLength = 20;
 
     private readonly ReadOnlySpan<byte> bytes;
-    private TcpSegment(ReadOnlySpan<byte> bytes) => this.bytes = bytes;
+    private readonly TcpOptionsRepr options;
+
+    private TcpSegment(ReadOnlySpan<byte> bytes, TcpOptionsRepr options)
+    {
+        this.bytes = bytes;
+        this.options = options;
+    }
 
     /// <summary>Checks the data offset, the checksum over the pseudo-header, and the options.</summary>
     public static bool TryRead(ReadOnlySpan<byte> bytes, Ipv4Address source, Ipv4Address destination, out TcpSegment segment, out DropReason why)
@@ -34,8 +40,8 @@ public readonly ref struct TcpSegment
         if (headerLength < MinimumHeaderLength || headerLength > bytes.Length) { why = DropReason.TcpBadDataOffset; return false; }
         ulong sum = InternetChecksum.AddPseudoHeader(0, source, destination, IpProtocol.Tcp, bytes.Length);
         if (InternetChecksum.Finish(InternetChecksum.Add(sum, bytes)) != 0) { why = DropReason.TcpBadChecksum; return false; }
-        if (!TcpOptionsRepr.TryParse(bytes[MinimumHeaderLength..headerLength], out _, out why)) return false;
-        segment = new TcpSegment(bytes);
+        if (!TcpOptionsRepr.TryParse(bytes[MinimumHeaderLength..headerLength], out var options, out why)) return false;
+        segment = new TcpSegment(bytes, options);
         return true;
     }
 
@@ -51,11 +57,8 @@ public readonly ref struct TcpSegment
     public ReadOnlySpan<byte> OptionBytes => bytes[MinimumHeaderLength..HeaderLength];
     public ReadOnlySpan<byte> Payload => bytes[HeaderLength..];
 
-    /// <summary>Options were validated by <see cref="TryRead"/>, so this parse cannot fail.</summary>
-    public TcpOptionsRepr Options
-    {
-        get { TcpOptionsRepr.TryParse(OptionBytes, out var o, out _); return o; }
-    }
+    /// <summary>The options, parsed once by <see cref="TryRead"/> while it checked them.</summary>
+    public TcpOptionsRepr Options => options;
 
     public TcpRepr ToRepr() => new(SourcePort, DestinationPort, Sequence, Acknowledgment, Flags, Window, UrgentPointer, Options, Payload.Length);
 }
