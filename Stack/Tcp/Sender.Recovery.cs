@@ -38,7 +38,7 @@ internal sealed partial class Sender
     {
         var ack = seg.Acknowledgment;
         ProbesOut = 0; // the peer is alive
-        int window = seg.Window << WindowShift; // RFC 7323 2.3 (a SYN's window is never scaled; SYNs do not come here)
+        int window = (seg.Flags & TcpFlags.Syn) != 0 ? seg.Window : seg.Window << WindowShift; // RFC 7323 2.2-2.3: a SYN's window is never scaled
         bool newSack = c.SackEnabled && segOptions.Sack.Count > 0 && Scoreboard.Add(segOptions.Sack, ack, Max);
         if (ack > Unacknowledged) Acknowledged(ack, segOptions, now);
         else if (ack == Unacknowledged && seg.Payload.Length == 0 && (seg.Flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && window == Window && Next > Unacknowledged)

@@ -20,13 +20,14 @@ public sealed class Cubic : CongestionControl
     private double renoWindow;         // W_est, segments
     private double priorWindow;        // cwnd_prior: cwnd when ssthresh was last set, segments
     private double window;             // cwnd, segments, with its fraction
+    private int windowSetHere = -1;    // cwnd in bytes as this class last set it: anything else was set from outside
 
     public override string Name => CubicName;
 
     protected override void CongestionAvoidance(int ackedBytes, Instant now, TimeSpan smoothedRtt)
     {
         double segments = (double)Window / Mss;
-        if (Math.Abs(window - segments) >= 1) window = segments; // cwnd was set from outside (slow start, recovery)
+        if (Window != windowSetHere) window = segments; // cwnd was set from outside (slow start, recovery, idle restart)
         if (epochStart is null)
         {
             epochStart = now;
@@ -43,7 +44,7 @@ public sealed class Cubic : CongestionControl
         if (renoWindow >= priorWindow) renoWindow += (1 - AlphaReno) * acked / window; // alpha becomes 1 once W_est reaches cwnd_prior
         if (renoWindow > target) window = Math.Max(window, renoWindow);      // Reno-friendly region
         else window += (target - window) / window * acked;                   // concave and convex regions
-        Window = Math.Max(Mss, (int)(window * Mss));
+        Window = windowSetHere = Math.Max(Mss, (int)(window * Mss));
     }
 
     protected override void OnRestart() => epochStart = null;
