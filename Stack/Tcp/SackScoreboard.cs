@@ -4,7 +4,7 @@ namespace UserStack.Tcp;
 
 /// <summary>
 /// The sender's record of what the peer reported with SACK blocks (RFC 2018, RFC 6675 2): sorted,
-/// disjoint ranges above SND.UNA. Blocks at or below SND.UNA are D-SACKs (RFC 2883), counted only.
+/// disjoint ranges above SND.UNA. Blocks at or below SND.UNA are D-SACKs (RFC 2883) and are skipped.
 /// </summary>
 public sealed class SackScoreboard
 {
@@ -18,7 +18,6 @@ public sealed class SackScoreboard
 
     public int Count => ranges.Count;
     public int SackedBytes { get; private set; }
-    public int DuplicateReports { get; private set; }
     public SackBlock this[int i] => ranges[i];
     /// <summary>HighACK's counterpart: the highest sequence number SACKed, if any.</summary>
     public SeqNumber? HighestSacked => ranges.Count > 0 ? ranges[^1].Right : null;
@@ -31,7 +30,7 @@ public sealed class SackScoreboard
         {
             var b = blocks[i];
             if (b.Right <= b.Left) continue;
-            if (b.Right <= unacknowledged) { DuplicateReports++; continue; } // D-SACK (RFC 2883)
+            if (b.Right <= unacknowledged) continue; // a D-SACK (RFC 2883): nothing to record
             var left = b.Left < unacknowledged ? unacknowledged : b.Left;
             var right = b.Right > highData ? highData : b.Right;
             if (right > left) Insert(new SackBlock(left, right));

@@ -224,7 +224,7 @@ internal sealed partial class Sender
     private void ArmPersistIfStuck(Instant now)
     {
         if (Unsent == 0 || Window > 0 || Max != Unacknowledged || PersistAt != Instant.MaxValue) return;
-        persistBackoff = persistBackoff == TimeSpan.Zero ? Rtt.Rto : Min(persistBackoff * 2, options.MaximumRto);
+        BackOffPersist();
         PersistAt = now + persistBackoff;
     }
 
@@ -248,9 +248,13 @@ internal sealed partial class Sender
         }
         c.Transmit(Next, TcpFlags.Ack, Next - bufferSequence, 1, now);
         if (Max < Next + 1) Max = Next + 1; // an ACK of the probe byte moves SND.NXT past it
-        persistBackoff = Min(persistBackoff == TimeSpan.Zero ? Rtt.Rto : persistBackoff * 2, options.MaximumRto);
+        BackOffPersist();
         PersistAt = now + persistBackoff;
     }
+
+    /// <summary>The first probe waits one RTO, each next one twice as long, up to the maximum RTO.</summary>
+    private void BackOffPersist() =>
+        persistBackoff = Min(persistBackoff == TimeSpan.Zero ? Rtt.Rto : persistBackoff * 2, options.MaximumRto);
 
     private void ArmRetransmit(Instant now) => RetransmitAt = now + Rtt.Rto;
 

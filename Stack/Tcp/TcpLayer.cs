@@ -215,9 +215,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         due.Clear();
         foreach (var c in live) if (c.NextDeadline <= now) due.Add(c);
         foreach (var c in due) if (c.State != TcpState.Closed) c.OnTimers(now);
-        var next = Instant.MaxValue;
-        foreach (var c in live) next = Instant.Min(next, c.NextDeadline);
-        earliest = next;
+        earliest = NextExactDeadline();
     }
 
     /// <summary>The first broken invariant of any live connection (or of the table), or null; call after Poll(now).</summary>
