@@ -110,7 +110,6 @@ public class LossyLinkInteropTests
         Assert.That(serving.Result, Is.EqualTo(SHA256.HashData(data)));
         TestContext.Out.WriteLine(bridge);
         Assert.That(bridge.Faults!.Received.Lost, Is.GreaterThan(0), "frames from A to B were lost on the way");
-        Assert.That(NetworkNamespace.Exists(bridge.A.Name), Is.True);
     }
 
     [Test]
