@@ -22,7 +22,7 @@ if [[ ${1:-} == --differential ]]; then
 fi
 
 seconds=${1:-}
-[[ $seconds =~ ^[0-9]+$ ]] || { echo "usage: tools/fuzz.sh SECONDS [--afl] [--jobs N] [--seed N]" >&2; exit 2; }
+[[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "usage: tools/fuzz.sh SECONDS [--afl] [--jobs N] [--seed N]" >&2; exit 2; }
 shift
 afl=0 jobs=1 seed=1
 while (($#)); do
@@ -34,6 +34,7 @@ while (($#)); do
   esac
   shift
 done
+[[ $jobs =~ ^[1-9][0-9]*$ && $seed =~ ^[0-9]+$ ]] || { echo "--jobs needs a positive number and --seed a number" >&2; exit 2; }
 
 log() { printf '==> %s\n' "$*" >&2; }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

@@ -107,11 +107,7 @@ public static class Classifier
             "queued below TCP) and sends it ~200 ms later with its tail loss probe, where UserStack sends it at once (no small " +
             "segment is outstanding, so Minshall's Nagle lets it go). RFC 1122 4.2.3.4 and RFC 9293 3.7.4 let a sender hold " +
             "a partial segment; both send the same 988 + 988 + 24 bytes with the same SACK block, so the MSS rule under test agrees."),
-        new("zero-window-probe", "persist-timer-probes-a-zero-window", null, Aspect.Segment, null, Deviation,
-            "Linux probes a zero window with an empty segment at SND.UNA - 1 (tcp_xmit_probe_skb), which any receiver must ACK; " +
-            "UserStack sends one octet of new data, as RFC 9293 3.8.6.1 says: 'The sending TCP peer must regularly transmit at " +
-            "least one octet of new data (if available), or retransmit ... to probe the window' (RFC 1122 4.2.2.17). Linux's " +
-            "probe works, but it is neither."),
+        new("zero-window-probe", "persist-timer-probes-a-zero-window", null, Aspect.Segment, null, Deviation, ZeroWindowProbe),
         // ---- data on a SYN, urgent data, ISNs ---------------------------------------------------------
         new("data-on-syn-dropped", "rfc9293-data-on-syn-is-delivered-after-handshake", null, null, null, Deviation,
             "Linux (without TCP Fast Open) discards text that arrives on a SYN: its SYN,ACK acknowledges only the SYN (as " +
