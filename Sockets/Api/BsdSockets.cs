@@ -295,7 +295,7 @@ public sealed class BsdSockets(StackHost host)
                     Replace(read, r); Replace(write, w); Replace(error, x);
                     return ready;
                 }
-                Monitor.Wait(host.Gate, remaining >= int.MaxValue ? Timeout.Infinite : (int)remaining);
+                host.WaitLocked(remaining >= int.MaxValue ? Timeout.Infinite : (int)remaining);
             }
         }
     }

@@ -22,7 +22,7 @@ public sealed partial class UserSocket
     {
         long remaining = deadline - Environment.TickCount64;
         if (remaining <= 0) return false;
-        Monitor.Wait(host.Gate, remaining >= int.MaxValue ? Timeout.Infinite : (int)remaining);
+        host.WaitLocked(remaining >= int.MaxValue ? Timeout.Infinite : (int)remaining);
         return true;
     }
 

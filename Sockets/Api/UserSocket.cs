@@ -167,7 +167,7 @@ public sealed partial class UserSocket : IDisposable
                 if (!wait) return Errno.EAGAIN;
                 long remaining = deadline - Environment.TickCount64;
                 if (remaining <= 0) return Errno.EAGAIN;
-                Monitor.Wait(host.Gate, remaining >= int.MaxValue ? Timeout.Infinite : (int)remaining);
+                host.WaitLocked(remaining >= int.MaxValue ? Timeout.Infinite : (int)remaining);
             }
         }
     }

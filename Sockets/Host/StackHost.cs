@@ -13,16 +13,19 @@ namespace UserStack.Sockets.Host;
 public sealed class StackHost : IDisposable
 {
     private readonly IFrameDevice device;
-    private readonly MonotonicClock clock = new();
+    private readonly IHostClock clock;
     private readonly AutoResetEvent timerWake = new(false);
     private readonly DateTime startedAt = DateTime.UtcNow;
     private Thread? timerThread;
     private volatile bool stopping;
     private Instant scheduled = Instant.MaxValue;
 
-    public StackHost(StackOptions options, IFrameDevice device, PcapCapture? capture = null, ITraceSink? trace = null)
+    /// <param name="clock">null is the real clock; a <see cref="VirtualClock"/> runs no timer thread:
+    /// time moves, and timers fire, only in <see cref="AdvanceTo"/>.</param>
+    public StackHost(StackOptions options, IFrameDevice device, PcapCapture? capture = null, ITraceSink? trace = null, IHostClock? clock = null)
     {
         this.device = device;
+        this.clock = clock ?? new MonotonicClock();
         Capture = capture;
         Stack = new NetStack(options, new DeviceSink(this)) { Trace = trace };
     }
@@ -41,10 +44,47 @@ public sealed class StackHost : IDisposable
     public void Start()
     {
         lock (Gate) Stack.Start(clock.Now);
-        timerThread = new Thread(TimerLoop) { IsBackground = true, Name = "ustack-timers" };
-        timerThread.Start();
+        if (clock is not VirtualClock)
+        {
+            timerThread = new Thread(TimerLoop) { IsBackground = true, Name = "ustack-timers" };
+            timerThread.Start();
+        }
         device.Start(OnFrame);
     }
+
+    /// <summary>
+    /// Virtual time only: fires every timer due up to <paramref name="target"/> at its own instant,
+    /// then leaves the clock at the target. Threads blocked in socket calls wake as the core signals them.
+    /// </summary>
+    public void AdvanceTo(Instant target)
+    {
+        if (clock is not VirtualClock manual) throw new InvalidOperationException("only a host on a VirtualClock can be advanced");
+        lock (Gate)
+        {
+            while (Stack.NextDeadline <= target)
+            {
+                if (Stack.NextDeadline > manual.Now) manual.Set(Stack.NextDeadline);
+                try { Stack.Poll(manual.Now); }
+                catch (Exception e) { Fault(e); }
+            }
+            if (target > manual.Now) manual.Set(target);
+        }
+    }
+
+    /// <summary>How many threads are blocked in a socket call right now (a script runner waits for a call to block).</summary>
+    public int BlockedCalls => Volatile.Read(ref blockedCalls);
+    private int blockedCalls;
+
+    /// <summary>Under <see cref="Gate"/>: releases it until the core signals a change or the time passes.</summary>
+    public void WaitLocked(int milliseconds)
+    {
+        Interlocked.Increment(ref blockedCalls);
+        try { Monitor.Wait(Gate, milliseconds); }
+        finally { Interlocked.Decrement(ref blockedCalls); }
+    }
+
+    /// <summary>Hands a frame to the core as if the device had read it (script runners, adapters).</summary>
+    public void Inject(ReadOnlySpan<byte> frame) => OnFrame(frame);
 
     private void OnFrame(ReadOnlySpan<byte> frame)
     {
