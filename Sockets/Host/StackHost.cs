@@ -68,6 +68,7 @@ public sealed class StackHost : IDisposable
                 catch (Exception e) { Fault(e); }
             }
             if (target > manual.Now) manual.Set(target);
+            Monitor.PulseAll(Gate); // calls waiting for a virtual deadline look at the clock again
         }
     }
 
@@ -81,6 +82,24 @@ public sealed class StackHost : IDisposable
         Interlocked.Increment(ref blockedCalls);
         try { Monitor.Wait(Gate, milliseconds); }
         finally { Interlocked.Decrement(ref blockedCalls); }
+    }
+
+    /// <summary>The instant a timeout ends on this host's clock (virtual or real); null or non-positive means never.</summary>
+    public Instant DeadlineAfter(TimeSpan? timeout) => timeout is { } t && t > TimeSpan.Zero ? clock.Now + t : Instant.MaxValue;
+
+    /// <summary>
+    /// Under <see cref="Gate"/>: waits for a change until <paramref name="deadline"/> on the host's
+    /// clock; false when the deadline has passed (then the caller gives up, e.g. EAGAIN or poll's 0).
+    /// On a virtual clock the wait ends when <see cref="AdvanceTo"/> moves time past the deadline.
+    /// </summary>
+    public bool WaitLocked(Instant deadline)
+    {
+        var now = clock.Now;
+        if (deadline <= now) return false;
+        if (clock is VirtualClock || deadline == Instant.MaxValue) { WaitLocked(Timeout.Infinite); return true; }
+        var remaining = (deadline - now).TotalMilliseconds;
+        WaitLocked(remaining >= int.MaxValue ? Timeout.Infinite : Math.Max(1, (int)Math.Ceiling(remaining)));
+        return true;
     }
 
     /// <summary>Hands a frame to the core as if the device had read it (script runners, adapters).</summary>
