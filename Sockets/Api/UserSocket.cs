@@ -306,7 +306,7 @@ public sealed partial class UserSocket : IDisposable
     // Under the host lock, from the core: data or an error arrived.
     private void Wake()
     {
-        Monitor.PulseAll(host.Gate);
+        host.WakeAllLocked();
         foreach (var w in waiters) w.TrySetResult();
     }
 

@@ -68,7 +68,7 @@ public sealed class StackHost : IDisposable
                 catch (Exception e) { Fault(e); }
             }
             if (target > manual.Now) manual.Set(target);
-            Monitor.PulseAll(Gate); // calls waiting for a virtual deadline look at the clock again
+            WakeAllLocked(); // calls waiting for a virtual deadline look at the clock again
         }
     }
 
@@ -80,9 +80,31 @@ public sealed class StackHost : IDisposable
     public void WaitLocked(int milliseconds)
     {
         Interlocked.Increment(ref blockedCalls);
+        waitingSince[Environment.CurrentManagedThreadId] = wakeEpoch;
         try { Monitor.Wait(Gate, milliseconds); }
-        finally { Interlocked.Decrement(ref blockedCalls); }
+        finally
+        {
+            waitingSince.Remove(Environment.CurrentManagedThreadId);
+            Interlocked.Decrement(ref blockedCalls);
+        }
     }
+
+    private readonly Dictionary<int, long> waitingSince = new(); // thread -> the wake-up epoch it went to sleep in
+    private long wakeEpoch;
+
+    /// <summary>Under <see cref="Gate"/>: wakes every blocked call to look at its socket again.</summary>
+    public void WakeAllLocked()
+    {
+        wakeEpoch++;
+        Monitor.PulseAll(Gate);
+    }
+
+    /// <summary>
+    /// Under <see cref="Gate"/>: true when <paramref name="threadId"/> is blocked in a socket call
+    /// and went to sleep after the last wake-up, so nothing it waits for has happened since (a
+    /// script runner's test that a blocking call has settled, not merely not yet rechecked).
+    /// </summary>
+    public bool IsSettledWaiter(int threadId) => waitingSince.TryGetValue(threadId, out var epoch) && epoch == wakeEpoch;
 
     /// <summary>The instant a timeout ends on this host's clock (virtual or real); null or non-positive means never.</summary>
     public Instant DeadlineAfter(TimeSpan? timeout) => timeout is { } t && t > TimeSpan.Zero ? clock.Now + t : Instant.MaxValue;
