@@ -48,7 +48,7 @@ public sealed class RawLayer
         if (stack.Ipv4.IsBroadcast(d) && !socket.Broadcast) return Errno.EACCES;
         payload.CopyTo(stack.Ipv4.PayloadBuffer);
         var source = socket.LocalAddress.IsUnspecified ? stack.Ipv4.Address : socket.LocalAddress;
-        if (!stack.Ipv4.Send(source, d, socket.Protocol, payload.Length, now, timeToLive: socket.TimeToLive)) return Errno.ENETUNREACH;
+        if (!stack.Ipv4.Send(source, d, socket.Protocol, payload.Length, now, socket.TypeOfService, socket.TimeToLive)) return Errno.ENETUNREACH;
         stack.Counters.Increment(Counter.RawSent);
         return Errno.Ok;
     }
