@@ -65,6 +65,8 @@ public sealed partial class TcpConnection : IBoundEndpoint
     internal bool Orphaned => orphaned;
     public bool FinReceived { get; private set; }
     public bool ReadShutdown => receiver.ReadShutdown;
+    /// <summary>Our side is closed for sending (shutdown(SHUT_WR) or close queued our FIN).</summary>
+    public bool WriteShutdown => sender.FinQueued;
     private Instant? lastOutOfWindowAck;
 
     /// <summary>TCP_CONGESTION: switches the algorithm ("cubic" or "newreno"); false if the name is unknown.</summary>
