@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using UserStack.Sockets.Host;
 using UserStack.Tcp;
+using UserStack.Time;
 using UserStack.Transport;
 
 namespace UserStack.Sockets.Api;
@@ -16,24 +17,48 @@ public sealed class MessageHeader
 {
     public Endpoint? Name { get; set; }
     public IList<ArraySegment<byte>> Buffers { get; set; } = [];
-    /// <summary>Out: MSG_TRUNC when the datagram was longer than the buffers.</summary>
+    /// <summary>Out: <see cref="SocketFlags.Truncated"/> when the datagram was longer than the buffers (.NET's numbering).</summary>
     public SocketFlags Flags { get; set; }
+    /// <summary>Out: msg_flags in Linux's numbers (<see cref="Linux.MSG_TRUNC"/> when the datagram was longer than the buffers).</summary>
+    public int MessageFlags { get; set; }
+}
+
+/// <summary>struct pollfd (poll(2)): a descriptor, the events asked for, the events that hold.</summary>
+public struct PollFd
+{
+    public int Fd;
+    public short Events;
+    public short Revents;
+
+    public PollFd(int fd, short events) { Fd = fd; Events = events; Revents = 0; }
 }
 
 /// <summary>
 /// The descriptor face of the sockets, as in C: calls take and return small integers, and a call
 /// that fails returns -1 and leaves its reason in <see cref="Errno"/> (per thread, like errno).
-/// For teaching and scripts; the same sockets are <see cref="UserSocket"/> objects underneath.
+/// The overloads taking <c>int</c> levels, names, flags and commands use Linux x86-64's numbers
+/// (<see cref="Linux"/>) with Linux's semantics, for script runners and a packetdrill adapter; the
+/// typed overloads (.NET enums) remain for C# callers. docs/sockets.md lists every call, option
+/// and flag with where it differs from Linux. The same sockets are <see cref="UserSocket"/>
+/// objects underneath.
 /// </summary>
-public sealed class BsdSockets(StackHost host)
+public sealed partial class BsdSockets(StackHost host)
 {
-    public const int O_NONBLOCK = 0x800;
-    public const int MSG_DONTWAIT = 0x40;
+    public const int O_NONBLOCK = Linux.O_NONBLOCK;
+    public const int MSG_DONTWAIT = Linux.MSG_DONTWAIT;
+
+    /// <summary>One open descriptor: its socket and its FD_CLOEXEC flag (which belongs to the descriptor, not the socket).</summary>
+    private sealed class Descriptor(UserSocket socket, bool closeOnExec)
+    {
+        public UserSocket Socket { get; } = socket;
+        public bool CloseOnExec { get; set; } = closeOnExec;
+    }
 
     [ThreadStatic] private static Errno lastError;
-    private readonly Dictionary<int, UserSocket> descriptors = new();
+    private readonly Dictionary<int, Descriptor> descriptors = new();
     private readonly object table = new();
-    private int nextDescriptor = 3; // 0, 1 and 2 are stdin, stdout and stderr, as in a C program
+    private const int FirstDescriptor = 3; // 0, 1 and 2 are stdin, stdout and stderr, as in a C program
+    private const int MaximumDescriptors = 65536;
 
     /// <summary>The reason the last failed call on this thread failed.</summary>
     public Errno Errno => lastError;
@@ -46,83 +71,141 @@ public sealed class BsdSockets(StackHost host)
     {
         lock (table)
         {
-            if (descriptors.TryGetValue(fd, out socket!)) return true;
+            if (descriptors.TryGetValue(fd, out var d)) { socket = d.Socket; return true; }
         }
+        socket = null!;
         lastError = Errno.EBADF;
         return false;
     }
 
     /// <summary>The object behind a descriptor (for mixing both faces).</summary>
-    public UserSocket? this[int fd] { get { lock (table) return descriptors.GetValueOrDefault(fd); } }
+    public UserSocket? this[int fd] { get { lock (table) return descriptors.GetValueOrDefault(fd)?.Socket; } }
 
-    public int Socket(AddressFamily family, SocketType type, ProtocolType protocol)
+    /// <summary>The lowest free descriptor from 3, as Linux allocates them (socket() = 3, accept() = 4, reuse after close).</summary>
+    private int Install(UserSocket socket, bool closeOnExec)
     {
-        var e = UserSocket.TryCreate(host, family, type, protocol, out var socket);
-        if (e != Errno.Ok) return Fail(e);
         lock (table)
         {
-            if (descriptors.Count >= 65536) { socket!.Close(); return Fail(Errno.EMFILE); }
-            while (descriptors.ContainsKey(nextDescriptor)) nextDescriptor = nextDescriptor == int.MaxValue ? 3 : nextDescriptor + 1;
-            int fd = nextDescriptor++;
-            descriptors[fd] = socket!;
+            if (descriptors.Count >= MaximumDescriptors) { socket.Close(); return Fail(Errno.EMFILE); }
+            int fd = FirstDescriptor;
+            while (descriptors.ContainsKey(fd)) fd++;
+            descriptors[fd] = new Descriptor(socket, closeOnExec);
             return fd;
         }
     }
 
+    public int Socket(AddressFamily family, SocketType type, ProtocolType protocol) => Socket((int)family, (int)type, (int)protocol);
+
+    /// <summary>
+    /// socket(2) with Linux's numbers: AF_INET; SOCK_STREAM, SOCK_DGRAM or SOCK_RAW, optionally with
+    /// SOCK_NONBLOCK and SOCK_CLOEXEC; a protocol of 0 or the type's own. Other type bits: EINVAL.
+    /// </summary>
+    public int Socket(int domain, int type, int protocol)
+    {
+        const int TypeMask = 0xf; // SOCK_TYPE_MASK
+        if ((type & ~(TypeMask | Linux.SOCK_NONBLOCK | Linux.SOCK_CLOEXEC)) != 0) return Fail(Errno.EINVAL);
+        var e = UserSocket.TryCreate(host, (AddressFamily)domain, (SocketType)(type & TypeMask), (ProtocolType)protocol, out var socket);
+        if (e != Errno.Ok) return Fail(e);
+        socket!.Blocking = (type & Linux.SOCK_NONBLOCK) == 0;
+        return Install(socket, (type & Linux.SOCK_CLOEXEC) != 0);
+    }
+
     public int Bind(int fd, Endpoint local) => TryGet(fd, out var s) ? Result(s.TryBind(local)) : -1;
-    /// <summary>connect(): for a non-blocking stream socket -1 with EINPROGRESS; then poll writability and read SO_ERROR, as in C.</summary>
+
+    /// <summary>
+    /// connect(): a blocking stream socket returns 0 once established, or the error (ECONNREFUSED,
+    /// ETIMEDOUT); a non-blocking one -1 with EINPROGRESS, then EALREADY while in progress, 0 the
+    /// first time after it completed, EISCONN afterwards (Linux's __inet_stream_connect).
+    /// </summary>
     public int Connect(int fd, Endpoint remote) => TryGet(fd, out var s) ? Result(s.TryConnect(remote)) : -1;
 
     public int Listen(int fd, int backlog) => TryGet(fd, out var s) ? Result(s.TryListen(backlog)) : -1;
 
     /// <summary>accept(): a new descriptor for the next connection, and the peer's address.</summary>
-    public int Accept(int fd, out Endpoint peer)
+    public int Accept(int fd, out Endpoint peer) => Accept4(fd, out peer, 0);
+
+    /// <summary>
+    /// accept4(2): as accept, with SOCK_NONBLOCK and SOCK_CLOEXEC for the new descriptor (other bits
+    /// EINVAL). As in Linux the new socket does not take O_NONBLOCK from the listener.
+    /// </summary>
+    public int Accept4(int fd, out Endpoint peer, int flags)
     {
         peer = default;
+        if ((flags & ~(Linux.SOCK_NONBLOCK | Linux.SOCK_CLOEXEC)) != 0) return Fail(Errno.EINVAL);
         if (!TryGet(fd, out var s)) return -1;
         var e = s.TryAccept(out var child);
         if (e != Errno.Ok) return Fail(e);
         child!.TryGetPeerName(out peer);
-        lock (table)
-        {
-            while (descriptors.ContainsKey(nextDescriptor)) nextDescriptor = nextDescriptor == int.MaxValue ? 3 : nextDescriptor + 1;
-            int newFd = nextDescriptor++;
-            descriptors[newFd] = child;
-            return newFd;
-        }
+        child.Blocking = (flags & Linux.SOCK_NONBLOCK) == 0;
+        return Install(child, (flags & Linux.SOCK_CLOEXEC) != 0);
     }
 
     public int Shutdown(int fd, SocketShutdown how) => TryGet(fd, out var s) ? Result(s.TryShutdown(how)) : -1;
 
-    public int SendTo(int fd, ReadOnlySpan<byte> data, SocketFlags flags, Endpoint? to)
+    /// <summary>shutdown(2) with SHUT_RD, SHUT_WR or SHUT_RDWR (others EINVAL); ENOTCONN on an unconnected socket.</summary>
+    public int Shutdown(int fd, int how)
     {
         if (!TryGet(fd, out var s)) return -1;
-        var e = s.TrySendTo(data, to, out int sent);
+        return how switch
+        {
+            Linux.SHUT_RD => Result(s.TryShutdown(SocketShutdown.Receive)),
+            Linux.SHUT_WR => Result(s.TryShutdown(SocketShutdown.Send)),
+            Linux.SHUT_RDWR => Result(s.TryShutdown(SocketShutdown.Both)),
+            _ => Fail(Errno.EINVAL),
+        };
+    }
+
+    // ---- sending and receiving -------------------------------------------------------------
+
+    public int SendTo(int fd, ReadOnlySpan<byte> data, SocketFlags flags, Endpoint? to) => SendTo(fd, data, UserSocket.ToLinuxFlags(flags), to);
+
+    /// <summary>
+    /// sendto(2) with Linux's MSG_* flags: MSG_DONTWAIT never waits; MSG_NOSIGNAL, MSG_MORE,
+    /// MSG_EOR, MSG_DONTROUTE are accepted and change nothing here; MSG_OOB is EOPNOTSUPP.
+    /// A stream socket ignores <paramref name="to"/>, as Linux does.
+    /// </summary>
+    public int SendTo(int fd, ReadOnlySpan<byte> data, int flags, Endpoint? to)
+    {
+        if (!TryGet(fd, out var s)) return -1;
+        var e = s.TrySend(data, to, flags, out int sent);
         return Result(e, sent);
     }
 
     public int Send(int fd, ReadOnlySpan<byte> data, SocketFlags flags = SocketFlags.None) => SendTo(fd, data, flags, null);
 
-    public int RecvFrom(int fd, Span<byte> buffer, SocketFlags flags, out Endpoint from)
+    /// <summary>send(2) with Linux's MSG_* flags.</summary>
+    public int Send(int fd, ReadOnlySpan<byte> data, int flags) => SendTo(fd, data, flags, null);
+
+    public int RecvFrom(int fd, Span<byte> buffer, SocketFlags flags, out Endpoint from) => RecvFrom(fd, buffer, UserSocket.ToLinuxFlags(flags), out from);
+
+    /// <summary>
+    /// recvfrom(2) with Linux's MSG_* flags: MSG_PEEK (does not consume), MSG_DONTWAIT, MSG_WAITALL
+    /// (streams), MSG_TRUNC (datagrams: the datagram's real length; streams: the bytes are discarded),
+    /// MSG_OOB (EINVAL on TCP: no urgent data).
+    /// </summary>
+    public int RecvFrom(int fd, Span<byte> buffer, int flags, out Endpoint from)
     {
         from = default;
         if (!TryGet(fd, out var s)) return -1;
-        var e = s.TryReceiveFrom(buffer, flags, out var r);
-        from = r.From;
-        // MSG_TRUNC asks for the real length of a datagram longer than the buffer (Linux udp(7)).
-        return Result(e, (flags & SocketFlags.Truncated) != 0 && r.Truncated ? Math.Max(r.Length, s.Available) : r.Length);
+        var e = s.TryReceive(buffer, flags, out int copied, out int full, out from);
+        return Result(e, (flags & Linux.MSG_TRUNC) != 0 ? full : copied);
     }
 
     public int Recv(int fd, Span<byte> buffer, SocketFlags flags = SocketFlags.None) => RecvFrom(fd, buffer, flags, out _);
 
+    /// <summary>recv(2) with Linux's MSG_* flags.</summary>
+    public int Recv(int fd, Span<byte> buffer, int flags) => RecvFrom(fd, buffer, flags, out _);
+
     /// <summary>write(2) on a socket: send() without flags.</summary>
-    public int Write(int fd, ReadOnlySpan<byte> data) => Send(fd, data);
+    public int Write(int fd, ReadOnlySpan<byte> data) => Send(fd, data, 0);
 
     /// <summary>read(2) on a socket: recv() without flags; 0 at end of stream.</summary>
-    public int Read(int fd, Span<byte> buffer) => Recv(fd, buffer);
+    public int Read(int fd, Span<byte> buffer) => Recv(fd, buffer, 0);
 
-    /// <summary>sendmsg(): gathers the buffers into one datagram.</summary>
-    public int SendMsg(int fd, MessageHeader message, SocketFlags flags = SocketFlags.None)
+    public int SendMsg(int fd, MessageHeader message, SocketFlags flags = SocketFlags.None) => SendMsg(fd, message, UserSocket.ToLinuxFlags(flags));
+
+    /// <summary>sendmsg(2): gathers the buffers into one send (one datagram).</summary>
+    public int SendMsg(int fd, MessageHeader message, int flags)
     {
         int total = message.Buffers.Sum(b => b.Count);
         var gathered = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(total, 1));
@@ -135,30 +218,43 @@ public sealed class BsdSockets(StackHost host)
         finally { System.Buffers.ArrayPool<byte>.Shared.Return(gathered); }
     }
 
-    /// <summary>recvmsg(): scatters one datagram over the buffers, reports its source and MSG_TRUNC.</summary>
-    public int RecvMsg(int fd, MessageHeader message, SocketFlags flags = SocketFlags.None)
+    public int RecvMsg(int fd, MessageHeader message, SocketFlags flags = SocketFlags.None) => RecvMsg(fd, message, UserSocket.ToLinuxFlags(flags));
+
+    /// <summary>
+    /// recvmsg(2): scatters what one receive takes over the buffers, reports the source and, in
+    /// msg_flags, MSG_TRUNC when a datagram was longer than the buffers.
+    /// </summary>
+    public int RecvMsg(int fd, MessageHeader message, int flags)
     {
         int capacity = message.Buffers.Sum(b => b.Count);
         var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 1));
         try
         {
             if (!TryGet(fd, out var s)) return -1;
-            var e = s.TryReceiveFrom(scratch.AsSpan(0, capacity), flags, out var r);
+            var e = s.TryReceive(scratch.AsSpan(0, capacity), flags, out int copied, out int full, out var from);
             if (e != Errno.Ok) return Fail(e);
             int at = 0;
             foreach (var b in message.Buffers)
             {
-                int n = Math.Min(b.Count, r.Length - at);
+                int n = Math.Min(b.Count, copied - at);
                 if (n <= 0) break;
                 scratch.AsSpan(at, n).CopyTo(b.AsSpan());
                 at += n;
             }
-            message.Name = r.From;
-            message.Flags = r.Truncated ? SocketFlags.Truncated : SocketFlags.None;
-            return r.Length;
+            message.Name = from;
+            bool truncated = full > copied;
+            message.Flags = truncated ? SocketFlags.Truncated : SocketFlags.None;
+            message.MessageFlags = truncated ? Linux.MSG_TRUNC : 0;
+            return (flags & Linux.MSG_TRUNC) != 0 ? full : copied;
         }
         finally { System.Buffers.ArrayPool<byte>.Shared.Return(scratch); }
     }
+
+    /// <summary>readv(2) on a socket: recvmsg() without flags or address.</summary>
+    public int Readv(int fd, IReadOnlyList<ArraySegment<byte>> iov) => RecvMsg(fd, new MessageHeader { Buffers = iov.ToList() }, 0);
+
+    /// <summary>writev(2) on a socket: sendmsg() without flags or address.</summary>
+    public int Writev(int fd, IReadOnlyList<ArraySegment<byte>> iov) => SendMsg(fd, new MessageHeader { Buffers = iov.ToList() }, 0);
 
     public int GetSockName(int fd, out Endpoint local)
     {
@@ -180,8 +276,8 @@ public sealed class BsdSockets(StackHost host)
         {
             case (SocketOptionLevel.Socket, SocketOptionName.ReuseAddress): s.ReuseAddress = value != 0; return 0;
             case (SocketOptionLevel.Socket, SocketOptionName.Broadcast): s.Broadcast = value != 0; return 0;
-            case (SocketOptionLevel.Socket, SocketOptionName.ReceiveBuffer) when value > 0: s.ReceiveBufferSize = value; return 0;
-            case (SocketOptionLevel.Socket, SocketOptionName.SendBuffer) when value > 0: s.SendBufferSize = value; return 0;
+            case (SocketOptionLevel.Socket, SocketOptionName.ReceiveBuffer) when value > 0: s.ReceiveBufferSize = value; s.Extras.ReportedReceiveBuffer = null; return 0;
+            case (SocketOptionLevel.Socket, SocketOptionName.SendBuffer) when value > 0: s.SendBufferSize = value; s.Extras.ReportedSendBuffer = null; return 0;
             case (SocketOptionLevel.Socket, SocketOptionName.ReceiveTimeout) when value >= 0: s.ReceiveTimeout = value == 0 ? null : TimeSpan.FromMilliseconds(value); return 0;
             case (SocketOptionLevel.Socket, SocketOptionName.SendTimeout) when value >= 0: s.SendTimeout = value == 0 ? null : TimeSpan.FromMilliseconds(value); return 0;
             case (SocketOptionLevel.IP, SocketOptionName.IpTimeToLive) when value is >= 1 and <= 255: s.TimeToLive = (byte)value; return 0;
@@ -234,42 +330,77 @@ public sealed class BsdSockets(StackHost host)
         }
     }
 
-    public int Fcntl(int fd, FcntlCommand command, int flags = 0)
+    public int Fcntl(int fd, FcntlCommand command, int flags = 0) => Fcntl(fd, (int)command, flags);
+
+    /// <summary>
+    /// fcntl(2): F_GETFL is O_RDWR plus O_NONBLOCK when set (Linux: 0x2 or 0x802 for a socket);
+    /// F_SETFL takes O_NONBLOCK and ignores the access mode and other bits; F_GETFD/F_SETFD keep
+    /// FD_CLOEXEC (there is no exec here: it is only remembered). Other commands: EINVAL.
+    /// </summary>
+    public int Fcntl(int fd, int cmd, long arg)
     {
-        if (!TryGet(fd, out var s)) return -1;
-        switch (command)
+        Descriptor? d;
+        lock (table) descriptors.TryGetValue(fd, out d);
+        if (d is null) return Fail(Errno.EBADF);
+        switch (cmd)
         {
-            case FcntlCommand.GetFlags: return s.Blocking ? 0 : O_NONBLOCK;
-            case FcntlCommand.SetFlags: s.Blocking = (flags & O_NONBLOCK) == 0; return 0;
+            case Linux.F_GETFD: return d.CloseOnExec ? Linux.FD_CLOEXEC : 0;
+            case Linux.F_SETFD: d.CloseOnExec = (arg & Linux.FD_CLOEXEC) != 0; return 0;
+            case Linux.F_GETFL: return Linux.O_RDWR | (d.Socket.Blocking ? 0 : Linux.O_NONBLOCK);
+            case Linux.F_SETFL: d.Socket.Blocking = (arg & Linux.O_NONBLOCK) == 0; return 0;
             default: return Fail(Errno.EINVAL);
         }
     }
 
-    public int Ioctl(int fd, IoctlRequest request, ref int value)
+    public int Ioctl(int fd, IoctlRequest request, ref int value) => Ioctl(fd, (ulong)request, ref value);
+
+    /// <summary>
+    /// ioctl(2) on a socket: FIONREAD/SIOCINQ (bytes readable on a stream, EINVAL on a listener;
+    /// the next datagram's size otherwise), SIOCOUTQ (stream: bytes not yet acknowledged, sent or
+    /// not; EINVAL on a listener; datagrams: 0, they leave at once), FIONBIO (non-zero sets
+    /// O_NONBLOCK), SIOCATMARK (TCP: 0, there is no urgent data). Others: ENOTTY, as Linux.
+    /// </summary>
+    public int Ioctl(int fd, ulong request, ref int value)
     {
         if (!TryGet(fd, out var s)) return -1;
+        bool stream = s.Type == SocketType.Stream;
         switch (request)
         {
-            case IoctlRequest.FIONREAD: value = s.Available; return 0;
-            case IoctlRequest.FIONBIO: s.Blocking = value == 0; return 0;
-            default: return Fail(Errno.EINVAL);
+            case Linux.FIONREAD:
+                if (s.IsListening) return Fail(Errno.EINVAL);
+                value = s.Available;
+                return 0;
+            case Linux.SIOCOUTQ:
+                if (s.IsListening) return Fail(Errno.EINVAL);
+                value = s.OutputQueued;
+                return 0;
+            case Linux.FIONBIO:
+                s.Blocking = value == 0;
+                return 0;
+            case Linux.SIOCATMARK when stream:
+                value = 0;
+                return 0;
+            default:
+                return Fail(Errno.ENOTTY);
         }
     }
 
+    /// <summary>close(2): the descriptor is free again (the lowest free one is the next socket's).</summary>
     public int Close(int fd)
     {
-        UserSocket? s;
+        Descriptor? d;
         lock (table)
         {
-            if (!descriptors.Remove(fd, out s)) return Fail(Errno.EBADF);
+            if (!descriptors.Remove(fd, out d)) return Fail(Errno.EBADF);
         }
-        s.Close();
+        d.Socket.Close();
         return 0;
     }
 
     /// <summary>
     /// select(): keeps in each list the descriptors that are ready (readable, writable, in error),
-    /// waiting up to <paramref name="timeout"/> (null forever, zero to poll). Returns how many are ready.
+    /// waiting up to <paramref name="timeout"/> on the host's clock (null forever, zero to poll).
+    /// Returns how many are ready.
     /// </summary>
     public int Select(IList<int>? read, IList<int>? write, IList<int>? error, TimeSpan? timeout)
     {
@@ -280,7 +411,7 @@ public sealed class BsdSockets(StackHost host)
             if (!TryGet(fd, out var s)) return -1;
             sockets[fd] = s;
         }
-        long deadline = timeout is { } t ? Environment.TickCount64 + (long)t.TotalMilliseconds : long.MaxValue;
+        var deadline = Deadline(timeout);
         lock (host.Gate)
         {
             while (true)
@@ -289,21 +420,62 @@ public sealed class BsdSockets(StackHost host)
                 var w = write?.Where(fd => sockets[fd].IsWritable).ToList() ?? [];
                 var x = error?.Where(fd => sockets[fd].HasError).ToList() ?? [];
                 int ready = r.Count + w.Count + x.Count;
-                long remaining = deadline - Environment.TickCount64;
-                if (ready > 0 || remaining <= 0)
+                if (ready > 0 || !host.WaitLocked(deadline))
                 {
                     Replace(read, r); Replace(write, w); Replace(error, x);
                     return ready;
                 }
-                host.WaitLocked(remaining >= int.MaxValue ? Timeout.Infinite : (int)remaining);
             }
         }
     }
+
+    /// <summary>A timeout as an instant on the host's clock: null waits forever, zero (or less) not at all.</summary>
+    private Instant Deadline(TimeSpan? timeout) => timeout is not { } t ? Instant.MaxValue : t <= TimeSpan.Zero ? host.Now : host.DeadlineAfter(t);
 
     private static void Replace(IList<int>? list, List<int> ready)
     {
         if (list is null) return;
         list.Clear();
         foreach (var fd in ready) list.Add(fd);
+    }
+
+    /// <summary>
+    /// poll(2): fills each <see cref="PollFd.Revents"/> with the events that hold, among those asked
+    /// plus POLLERR and POLLHUP (always reported), and POLLNVAL for a descriptor that is not open; a
+    /// negative descriptor is skipped (revents 0). Waits until one is ready or the timeout passes on
+    /// the host's clock (-1 forever, 0 not at all). Returns how many descriptors have events.
+    /// Readiness follows Linux's tcp_poll and datagram_poll (man 2 poll): POLLIN data, end of
+    /// stream or a connection to accept; POLLOUT room to send once connected; POLLERR a pending
+    /// error; POLLHUP both directions shut, or the connection gone (also a socket never connected);
+    /// POLLRDHUP the peer's FIN.
+    /// </summary>
+    public int Poll(Span<PollFd> fds, int timeoutMilliseconds)
+    {
+        var sockets = new UserSocket?[fds.Length];
+        lock (table)
+        {
+            for (int i = 0; i < fds.Length; i++)
+                sockets[i] = fds[i].Fd >= 0 ? descriptors.GetValueOrDefault(fds[i].Fd)?.Socket : null;
+        }
+        var deadline = timeoutMilliseconds < 0 ? Instant.MaxValue : Deadline(TimeSpan.FromMilliseconds(timeoutMilliseconds));
+        lock (host.Gate)
+        {
+            while (true)
+            {
+                int ready = 0;
+                for (int i = 0; i < fds.Length; i++)
+                {
+                    int events = 0;
+                    if (fds[i].Fd >= 0)
+                    {
+                        events = sockets[i] is { } s ? s.PollEventsLocked() : Linux.POLLNVAL;
+                        events &= (ushort)fds[i].Events | Linux.POLLERR | Linux.POLLHUP | Linux.POLLNVAL;
+                    }
+                    fds[i].Revents = (short)events;
+                    if (events != 0) ready++;
+                }
+                if (ready > 0 || !host.WaitLocked(deadline)) return ready;
+            }
+        }
     }
 }

@@ -15,16 +15,12 @@ public sealed partial class UserSocket
 
     private bool IsStreamConnected => tcp is not null && tcp.State is not (TcpState.Closed or TcpState.Listen or TcpState.SynSent or TcpState.SynReceived);
 
-    private long Deadline(TimeSpan? timeout) => timeout is { } t && t > TimeSpan.Zero ? Environment.TickCount64 + (long)t.TotalMilliseconds : long.MaxValue;
+    /// <summary>Where connect() stands, as Linux's sock->state (SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED).</summary>
+    private enum ConnectPhase { Unconnected, Connecting, Connected }
+    private ConnectPhase phase;
 
-    /// <summary>Under the lock: waits for a pulse or the deadline; false when the deadline passed.</summary>
-    private bool WaitLocked(long deadline)
-    {
-        long remaining = deadline - Environment.TickCount64;
-        if (remaining <= 0) return false;
-        host.WaitLocked(remaining >= int.MaxValue ? Timeout.Infinite : (int)remaining);
-        return true;
-    }
+    /// <summary>Under the lock: waits for a pulse or the deadline (on the host's clock); false when the deadline passed.</summary>
+    private bool WaitLocked(Time.Instant deadline) => host.WaitLocked(deadline);
 
     public Errno TryListen(int backlog)
     {
@@ -45,7 +41,7 @@ public sealed partial class UserSocket
     {
         accepted = null;
         if (tcp is null) return Errno.EOPNOTSUPP;
-        long deadline = Deadline(ReceiveTimeout);
+        var deadline = ReceiveDeadline();
         lock (host.Gate)
         {
             while (true)
@@ -54,7 +50,15 @@ public sealed partial class UserSocket
                 if (tcp.State != TcpState.Listen) return Errno.EINVAL;
                 if (tcp.TakeAccepted() is { } child)
                 {
-                    accepted = new UserSocket(host, SocketType.Stream, ProtocolType.Tcp, null, null, child);
+                    // accept() hands down what the listener's socket holds, as Linux clones the listening sock.
+                    accepted = new UserSocket(host, SocketType.Stream, ProtocolType.Tcp, null, null, child)
+                    {
+                        phase = ConnectPhase.Connected,
+                        ReceiveTimeout = ReceiveTimeout,
+                        SendTimeout = SendTimeout,
+                        Linger = Linger,
+                        Extras = Extras.Clone(),
+                    };
                     return Errno.Ok;
                 }
                 if (!wait || !WaitLocked(deadline)) return Errno.EAGAIN;
@@ -62,31 +66,60 @@ public sealed partial class UserSocket
         }
     }
 
-    /// <summary>connect() on a stream: blocking waits for the handshake; non-blocking answers EINPROGRESS.</summary>
+    /// <summary>
+    /// connect() on a stream, as Linux's __inet_stream_connect: a blocking one waits for the
+    /// handshake and returns 0 or its error (ECONNREFUSED, ETIMEDOUT; EINPROGRESS when SO_SNDTIMEO
+    /// ends the wait, man 7 socket); a non-blocking one answers EINPROGRESS, then EALREADY while the
+    /// handshake runs, 0 once it completed (the first call after), EISCONN after that.
+    /// </summary>
     private Errno TryConnectStream(Endpoint remote, bool wait)
     {
-        long deadline = Deadline(SendTimeout);
+        var deadline = SendDeadline();
         lock (host.Gate)
         {
             if (closed) return Errno.EBADF;
-            var e = host.Stack.Tcp.Connect(tcp!, remote, host.Now);
-            host.Reschedule();
-            if (e != Errno.Ok) return e;
-            if (!wait) return Errno.EINPROGRESS;
+            Errno answer;
+            switch (phase)
+            {
+                case ConnectPhase.Connected:
+                    return Errno.EISCONN;
+                case ConnectPhase.Connecting:
+                    answer = Errno.EALREADY;
+                    break;
+                default:
+                    if (tcp!.State != TcpState.Closed) return Errno.EISCONN; // a listener, as Linux
+                    var e = host.Stack.Tcp.Connect(tcp, remote, host.Now);
+                    host.Reschedule();
+                    if (e != Errno.Ok) return e;
+                    phase = ConnectPhase.Connecting;
+                    answer = Errno.EINPROGRESS;
+                    break;
+            }
             while (tcp!.IsConnecting)
-                if (!WaitLocked(deadline)) return Errno.ETIMEDOUT;
-            if (IsStreamConnected) return Errno.Ok;
-            var error = tcp.TakeError();
-            return error == Errno.Ok ? Errno.ECONNREFUSED : error;
+                if (!wait || !WaitLocked(deadline)) return answer;
+            return FinishConnectLocked();
         }
     }
 
-    /// <summary>send() on a stream: blocking sends everything (waiting for buffer space), non-blocking what fits.</summary>
-    private Errno TrySendStream(ReadOnlySpan<byte> data, SocketFlags flags, out int sent)
+    /// <summary>The handshake is over: 0 if the connection stands, else its error (ECONNABORTED if SO_ERROR already took it).</summary>
+    private Errno FinishConnectLocked()
+    {
+        if (IsStreamConnected || tcp!.State is TcpState.CloseWait) { phase = ConnectPhase.Connected; return Errno.Ok; }
+        phase = ConnectPhase.Unconnected;
+        var error = tcp.TakeError();
+        return error == Errno.Ok ? Errno.ECONNABORTED : error;
+    }
+
+    /// <summary>
+    /// send() on a stream: blocking sends everything (waiting for buffer space up to SO_SNDTIMEO),
+    /// non-blocking what fits. On a socket that is not connected (never, or no longer) it is EPIPE,
+    /// as Linux's sk_stream_wait_connect; a pending error (ECONNRESET) is reported first.
+    /// </summary>
+    private Errno TrySendStream(ReadOnlySpan<byte> data, int flags, out int sent)
     {
         sent = 0;
-        bool wait = Blocking && ((int)flags & BsdSockets.MSG_DONTWAIT) == 0;
-        long deadline = Deadline(SendTimeout);
+        bool wait = Blocking && (flags & Linux.MSG_DONTWAIT) == 0;
+        var deadline = SendDeadline();
         lock (host.Gate)
         {
             while (true)
@@ -100,6 +133,7 @@ public sealed partial class UserSocket
                 }
                 int n = tcp.Send(data[sent..], host.Now, out var e);
                 host.Reschedule();
+                if (e == Errno.ENOTCONN) e = Errno.EPIPE;
                 sent += n;
                 if (sent == data.Length) return Errno.Ok;
                 if (e != Errno.Ok && e != Errno.EAGAIN) return sent > 0 ? Errno.Ok : e;
@@ -109,38 +143,91 @@ public sealed partial class UserSocket
         }
     }
 
-    /// <summary>recv() on a stream: what is there (at least one byte), 0 at end of stream.</summary>
-    private Errno TryReceiveStream(Span<byte> buffer, SocketFlags flags, out int received)
+    /// <summary>
+    /// recv() on a stream (Linux's tcp_recvmsg): what is there (at least one byte), 0 at end of
+    /// stream. MSG_PEEK leaves the bytes queued; MSG_WAITALL waits until the buffer is full, the
+    /// stream ends, an error comes or SO_RCVTIMEO passes (then what arrived); MSG_TRUNC takes the
+    /// bytes and discards them; MSG_OOB is EINVAL (no urgent mark: our TCP has no urgent data).
+    /// </summary>
+    private Errno TryReceiveStream(Span<byte> buffer, int flags, out int received)
     {
         received = 0;
-        bool wait = Blocking && ((int)flags & BsdSockets.MSG_DONTWAIT) == 0;
-        bool peek = (flags & SocketFlags.Peek) != 0;
-        long deadline = Deadline(ReceiveTimeout);
-        lock (host.Gate)
+        if ((flags & Linux.MSG_OOB) != 0) return Errno.EINVAL;
+        bool wait = Blocking && (flags & Linux.MSG_DONTWAIT) == 0;
+        bool peek = (flags & Linux.MSG_PEEK) != 0;
+        bool waitAll = (flags & Linux.MSG_WAITALL) != 0;
+        byte[]? discard = (flags & Linux.MSG_TRUNC) != 0 && buffer.Length > 0 ? System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length) : null;
+        var into = discard is null ? buffer : discard.AsSpan(0, buffer.Length);
+        var deadline = ReceiveDeadline();
+        try
         {
-            while (true)
+            lock (host.Gate)
             {
-                if (closed) return Errno.EBADF;
-                if (buffer.Length == 0) return Errno.Ok;
-                received = tcp!.Receive(buffer, peek, host.Now, out var e);
-                host.Reschedule();
-                if (received > 0 || e == Errno.Ok) return Errno.Ok;
-                if (e != Errno.EAGAIN) return e;
-                if (!wait || !WaitLocked(deadline)) return Errno.EAGAIN;
+                while (true)
+                {
+                    if (closed) return Errno.EBADF;
+                    if (into.Length == 0) return Errno.Ok;
+                    if (tcp!.State == TcpState.Listen) return Errno.ENOTCONN;
+                    int n = tcp.Receive(peek ? into : into[received..], peek, host.Now, out var e);
+                    host.Reschedule();
+                    if (n > 0)
+                    {
+                        received = peek ? n : received + n;
+                        if (!waitAll || received == into.Length || !wait) return Errno.Ok;
+                        if (!peek) continue; // MSG_WAITALL: take more, or see the end, before waiting
+                        if (peek && (tcp.FinReceived || tcp.ReadShutdown || tcp.PendingError != Errno.Ok || tcp.State == TcpState.Closed)) return Errno.Ok;
+                    }
+                    else if (e == Errno.Ok) return Errno.Ok;                                   // end of stream
+                    else if (e == Errno.ENOTCONN && phase == ConnectPhase.Connected) return Errno.Ok; // the connection ended (reset reported already): 0, as Linux
+                    else if (e != Errno.EAGAIN) return received > 0 ? Errno.Ok : e;
+                    else if (!wait) return received > 0 ? Errno.Ok : Errno.EAGAIN;
+                    if (!WaitLocked(deadline)) return received > 0 ? Errno.Ok : Errno.EAGAIN;
+                }
             }
+        }
+        finally
+        {
+            if (discard is not null) System.Buffers.ArrayPool<byte>.Shared.Return(discard);
         }
     }
 
     /// <summary>shutdown(): stop reading, writing (our FIN), or both.</summary>
+    /// <remarks>
+    /// As Linux's inet_shutdown: ENOTCONN on a stream socket that is not connected (CLOSED) and on
+    /// an unconnected datagram socket; on a listener SHUT_RD or SHUT_RDWR stops listening (accept
+    /// then fails with EINVAL) and SHUT_WR does nothing; in SYN-SENT the connection attempt ends.
+    /// A connected datagram socket remembers it: reads then return 0, sends EPIPE.
+    /// </remarks>
     public Errno TryShutdown(SocketShutdown how)
     {
+        bool read = how is SocketShutdown.Receive or SocketShutdown.Both, write = how is SocketShutdown.Send or SocketShutdown.Both;
         lock (host.Gate)
         {
             if (closed) return Errno.EBADF;
-            if (tcp is null) return Errno.EOPNOTSUPP;
-            if (!IsStreamConnected && tcp.State != TcpState.SynReceived) return Errno.ENOTCONN;
-            if (how is SocketShutdown.Receive or SocketShutdown.Both) tcp.ShutdownRead();
-            if (how is SocketShutdown.Send or SocketShutdown.Both) tcp.ShutdownWrite(host.Now);
+            if (tcp is null)
+            {
+                bool connected = udp is not null ? udp.Remote is not null : raw!.RemoteAddress is not null;
+                if (!connected) return Errno.ENOTCONN;
+                readShut |= read;
+                writeShut |= write;
+                Wake();
+                return Errno.Ok;
+            }
+            switch (tcp.State)
+            {
+                case TcpState.Closed:
+                    return Errno.ENOTCONN;
+                case TcpState.Listen:
+                    if (read) { host.Stack.Tcp.Close(tcp, host.Now); host.Reschedule(); }
+                    return Errno.Ok;
+                case TcpState.SynSent:
+                    tcp.ShutdownWrite(host.Now); // ends the attempt (RFC 9293 3.10.4 in SYN-SENT)
+                    phase = ConnectPhase.Unconnected;
+                    host.Reschedule();
+                    return Errno.Ok;
+            }
+            if (read) tcp.ShutdownRead();
+            if (write) tcp.ShutdownWrite(host.Now);
             host.Reschedule();
             return Errno.Ok;
         }
@@ -193,9 +280,8 @@ public sealed partial class UserSocket
         await WaitAsync(() => !tcp!.IsConnecting, cancel).ConfigureAwait(false);
         lock (host.Gate)
         {
-            if (IsStreamConnected) return;
-            var error = tcp!.TakeError();
-            Check(error == Errno.Ok ? Errno.ECONNREFUSED : error);
+            var error = FinishConnectLocked();
+            Check(error == Errno.ECONNABORTED ? Errno.ECONNREFUSED : error);
         }
     }
 
@@ -204,7 +290,7 @@ public sealed partial class UserSocket
         while (true)
         {
             cancel.ThrowIfCancellationRequested();
-            var e = TryReceiveStream(buffer.Span, (SocketFlags)BsdSockets.MSG_DONTWAIT, out int n);
+            var e = TryReceiveStream(buffer.Span, Linux.MSG_DONTWAIT, out int n);
             if (e == Errno.Ok) return n;
             if (e != Errno.EAGAIN) Check(e);
             await WaitAsync(() => tcp!.IsReadable, cancel).ConfigureAwait(false);
@@ -216,7 +302,7 @@ public sealed partial class UserSocket
         while (data.Length > 0)
         {
             cancel.ThrowIfCancellationRequested();
-            var e = TrySendStream(data.Span, (SocketFlags)BsdSockets.MSG_DONTWAIT, out int n);
+            var e = TrySendStream(data.Span, Linux.MSG_DONTWAIT, out int n);
             data = data[n..];
             if (data.Length == 0) return;
             if (e != Errno.Ok && e != Errno.EAGAIN) Check(e);

@@ -68,4 +68,24 @@ public sealed partial class UserSocket
 
     /// <summary>TCP_INFO: state, RTO, SRTT, RTTVAR, cwnd, ssthresh, retransmits and the negotiated options.</summary>
     public TcpInfo? TcpInfo { get { lock (host.Gate) return tcp?.Info; } }
+
+    /// <summary>TCP_MAXSEG set: caps the MSS our SYN announces and sends with; taken before the connection starts (later it is only remembered, as Linux's mss_cache keeps its value).</summary>
+    internal void SetUserMss(int? mss)
+    {
+        lock (host.Gate)
+        {
+            if (tcp is not null && tcp.State is TcpState.Closed or TcpState.Listen && tcp.Remote is null) tcp.UserMss = mss;
+        }
+    }
+
+    /// <summary>TCP_MAXSEG as Linux's getsockopt: the send MSS once the handshake began, else the MSS set (or 536, TCP_MSS_DEFAULT).</summary>
+    internal int LinuxMaximumSegmentSize(int userMss)
+    {
+        lock (host.Gate)
+        {
+            if (tcp is null) return 0;
+            if (tcp.State is TcpState.Closed or TcpState.Listen && tcp.Remote is null) return userMss != 0 ? userMss : BsdSockets.DefaultMss;
+            return tcp.SendMss;
+        }
+    }
 }

@@ -111,21 +111,29 @@ public sealed partial class UserSocket : IDisposable
     }
 
     /// <summary>sendto(): one datagram; <paramref name="to"/> null sends to the connected peer.</summary>
-    public Errno TrySendTo(ReadOnlySpan<byte> data, Endpoint? to, out int sent)
+    public Errno TrySendTo(ReadOnlySpan<byte> data, Endpoint? to, out int sent) => TrySend(data, to, 0, out sent);
+
+    /// <summary>
+    /// sendto() with Linux's MSG_* flags. A stream socket ignores the address, as Linux's
+    /// tcp_sendmsg does; MSG_OOB is EOPNOTSUPP (our TCP has no urgent data; Linux's UDP and raw
+    /// sockets answer the same). MSG_NOSIGNAL, MSG_MORE, MSG_EOR and MSG_DONTROUTE are accepted and
+    /// change nothing (there are no signals: EPIPE is returned either way).
+    /// </summary>
+    public Errno TrySend(ReadOnlySpan<byte> data, Endpoint? to, int flags, out int sent)
     {
-        if (tcp is not null)
-        {
-            if (to is not null) { sent = 0; return IsStreamConnected ? Errno.EISCONN : Errno.ENOTCONN; }
-            return TrySendStream(data, SocketFlags.None, out sent);
-        }
         sent = 0;
+        if ((flags & Linux.MSG_OOB) != 0) return Errno.EOPNOTSUPP;
+        if (tcp is not null) return TrySendStream(data, flags, out sent);
         lock (host.Gate)
         {
             if (closed) return Errno.EBADF;
+            if (writeShut) return Errno.EPIPE;
             var pending = TakeError();
             if (pending != Errno.Ok) return pending;
             var now = host.Now;
-            var e = udp is not null ? host.Stack.Udp.Send(udp, data, to, now) : host.Stack.Raw.Send(raw!, data, to?.Address, now);
+            var e = udp is not null ? host.Stack.Udp.Send(udp, data, to, now)
+                : Extras.HeaderIncluded ? host.Stack.Raw.SendHeaderIncluded(raw!, data, to?.Address, now)
+                : host.Stack.Raw.Send(raw!, data, to?.Address, now);
             host.Reschedule();
             if (e == Errno.Ok) sent = data.Length;
             return e;
@@ -139,16 +147,40 @@ public sealed partial class UserSocket : IDisposable
     /// </summary>
     public Errno TryReceiveFrom(Span<byte> buffer, SocketFlags flags, out ReceiveResult result)
     {
+        var e = TryReceive(buffer, ToLinuxFlags(flags), out int copied, out int full, out var from);
+        result = new ReceiveResult(copied, from, full > copied);
+        return e;
+    }
+
+    /// <summary>.NET's <see cref="SocketFlags"/> as Linux's MSG_* bits (they differ for MSG_TRUNC; 0x40 is MSG_DONTWAIT in both uses here).</summary>
+    internal static int ToLinuxFlags(SocketFlags flags)
+    {
+        int linux = (int)flags & (Linux.MSG_OOB | Linux.MSG_PEEK | Linux.MSG_DONTROUTE | Linux.MSG_DONTWAIT);
+        if ((flags & SocketFlags.Truncated) != 0) linux |= Linux.MSG_TRUNC;
+        return linux;
+    }
+
+    /// <summary>
+    /// recvfrom() with Linux's MSG_* flags. <paramref name="copied"/> bytes went to the buffer;
+    /// <paramref name="fullLength"/> is the whole datagram (equal to copied on a stream).
+    /// Datagram: MSG_PEEK leaves it queued, MSG_DONTWAIT never waits, a longer one is cut.
+    /// Stream: see <see cref="TryReceiveStream"/>. Blocking waits end at SO_RCVTIMEO on the host's clock (then EAGAIN).
+    /// </summary>
+    public Errno TryReceive(Span<byte> buffer, int flags, out int copied, out int fullLength, out Endpoint from)
+    {
+        copied = fullLength = 0;
+        from = default;
         if (tcp is not null)
         {
-            var se = TryReceiveStream(buffer, flags, out int n);
-            result = new ReceiveResult(n, tcp.Remote ?? default, false);
+            var se = TryReceiveStream(buffer, flags, out copied);
+            fullLength = copied;
+            lock (host.Gate) from = tcp.Remote ?? default;
             return se;
         }
-        result = default;
-        bool peek = (flags & SocketFlags.Peek) != 0;
-        bool wait = Blocking && (flags & (SocketFlags)0x40) == 0; // 0x40 = MSG_DONTWAIT
-        long deadline = ReceiveTimeout is { } t && t > TimeSpan.Zero ? Environment.TickCount64 + (long)t.TotalMilliseconds : long.MaxValue;
+        if (raw is not null && (flags & Linux.MSG_OOB) != 0) return Errno.EOPNOTSUPP; // raw_recvmsg; udp_recvmsg ignores the bit
+        bool peek = (flags & Linux.MSG_PEEK) != 0;
+        bool wait = Blocking && (flags & Linux.MSG_DONTWAIT) == 0;
+        var deadline = ReceiveDeadline();
         lock (host.Gate)
         {
             while (true)
@@ -157,20 +189,18 @@ public sealed partial class UserSocket : IDisposable
                 var pending = TakeError();
                 if (pending != Errno.Ok) return pending;
                 var e = udp is not null
-                    ? udp.TryReceive(buffer, peek, out int copied, out int full, out var from)
-                    : raw!.TryReceive(buffer, peek, out copied, out full, out from);
-                if (e == Errno.Ok)
-                {
-                    result = new ReceiveResult(copied, from, full > copied);
-                    return Errno.Ok;
-                }
-                if (!wait) return Errno.EAGAIN;
-                long remaining = deadline - Environment.TickCount64;
-                if (remaining <= 0) return Errno.EAGAIN;
-                host.WaitLocked(remaining >= int.MaxValue ? Timeout.Infinite : (int)remaining);
+                    ? udp.TryReceive(buffer, peek, out copied, out fullLength, out from)
+                    : raw!.TryReceive(buffer, peek, out copied, out fullLength, out from);
+                if (e == Errno.Ok) return Errno.Ok;
+                if (readShut) return Errno.Ok; // shut for reading and empty: 0, as Linux
+                if (!wait || !host.WaitLocked(deadline)) return Errno.EAGAIN;
             }
         }
     }
+
+    /// <summary>When a blocking receive gives up: SO_RCVTIMEO on the host's clock (negative: at once, as Linux's zero timeo).</summary>
+    private Time.Instant ReceiveDeadline() => ReceiveTimeout is { } t && t < TimeSpan.Zero ? host.Now : host.DeadlineAfter(ReceiveTimeout);
+    private Time.Instant SendDeadline() => SendTimeout is { } t && t < TimeSpan.Zero ? host.Now : host.DeadlineAfter(SendTimeout);
 
     /// <summary>Waits without blocking a thread until the socket is readable (or closed, or cancelled).</summary>
     private async ValueTask WaitReadableAsync(CancellationToken cancel)
@@ -238,20 +268,20 @@ public sealed partial class UserSocket : IDisposable
     public int ReceiveBufferSize
     {
         get { lock (host.Gate) return tcp?.ReceiveBufferCapacity ?? udp?.ReceiveBufferSize ?? raw!.ReceiveBufferSize; }
-        set { lock (host.Gate) { if (udp is not null) udp.ReceiveBufferSize = value; else if (raw is not null) raw.ReceiveBufferSize = value; } } // TCP buffers are fixed by TcpOptions
+        set => TrySetBufferSize(receive: true, value); // TCP: only before the connection starts
     }
 
     public int SendBufferSize
     {
         get { lock (host.Gate) return tcp?.SendBufferCapacity ?? udp?.SendBufferSize ?? raw!.SendBufferSize; }
-        set { lock (host.Gate) { if (udp is not null) udp.SendBufferSize = value; else if (raw is not null) raw.SendBufferSize = value; } }
+        set => TrySetBufferSize(receive: false, value);
     }
 
     /// <summary>IP_TTL of outgoing datagrams.</summary>
     public byte TimeToLive
     {
-        get { lock (host.Gate) return tcp is not null ? Ipv4Repr.DefaultTimeToLive : udp?.TimeToLive ?? raw!.TimeToLive; }
-        set { lock (host.Gate) { if (udp is not null) udp.TimeToLive = value; else if (raw is not null) raw.TimeToLive = value; } }
+        get { lock (host.Gate) return tcp?.TimeToLive ?? udp?.TimeToLive ?? raw!.TimeToLive; }
+        set { lock (host.Gate) { if (tcp is not null) tcp.TimeToLive = value; else if (udp is not null) udp.TimeToLive = value; else raw!.TimeToLive = value; } }
     }
 
     /// <summary>SO_ERROR: reads and clears the pending asynchronous error.</summary>

@@ -48,7 +48,32 @@ public sealed class RawLayer
         if (stack.Ipv4.IsBroadcast(d) && !socket.Broadcast) return Errno.EACCES;
         payload.CopyTo(stack.Ipv4.PayloadBuffer);
         var source = socket.LocalAddress.IsUnspecified ? stack.Ipv4.Address : socket.LocalAddress;
-        if (!stack.Ipv4.Send(source, d, socket.Protocol, payload.Length, now, timeToLive: socket.TimeToLive)) return Errno.ENETUNREACH;
+        if (!stack.Ipv4.Send(source, d, socket.Protocol, payload.Length, now, socket.TypeOfService, socket.TimeToLive)) return Errno.ENETUNREACH;
+        stack.Counters.Increment(Counter.RawSent);
+        return Errno.Ok;
+    }
+
+    /// <summary>
+    /// IP_HDRINCL: <paramref name="packet"/> starts with the caller's IPv4 header. Its type of
+    /// service, TTL, protocol and (when not 0.0.0.0) source are sent; the length, identification,
+    /// checksum and fragment fields are ours, IP options are dropped (Linux fills only the checksum,
+    /// the length and a zero identification). The destination is the call's, as in Linux.
+    /// </summary>
+    public Errno SendHeaderIncluded(RawSocket socket, ReadOnlySpan<byte> packet, Ipv4Address? to, Instant now)
+    {
+        if (socket.IsClosed) return Errno.EBADF;
+        var destination = to ?? socket.RemoteAddress;
+        if (destination is not { } d) return Errno.EDESTADDRREQ;
+        if (packet.Length < Ipv4Packet.MinimumHeaderLength || packet[0] >> 4 != 4) return Errno.EINVAL;
+        int headerLength = (packet[0] & 0xf) * 4;
+        if (headerLength < Ipv4Packet.MinimumHeaderLength || headerLength > packet.Length) return Errno.EINVAL;
+        var payload = packet[headerLength..];
+        if (packet.Length > socket.SendBufferSize || Ipv4Packet.MinimumHeaderLength + payload.Length > stack.Ipv4.Mtu) return Errno.EMSGSIZE;
+        if (stack.Ipv4.IsBroadcast(d) && !socket.Broadcast) return Errno.EACCES;
+        var source = Ipv4Address.Read(packet[12..]);
+        if (source.IsUnspecified) source = socket.LocalAddress.IsUnspecified ? stack.Ipv4.Address : socket.LocalAddress;
+        payload.CopyTo(stack.Ipv4.PayloadBuffer);
+        if (!stack.Ipv4.Send(source, d, (IpProtocol)packet[9], payload.Length, now, packet[1], packet[8])) return Errno.ENETUNREACH;
         stack.Counters.Increment(Counter.RawSent);
         return Errno.Ok;
     }

@@ -22,6 +22,8 @@ public sealed class RawSocket
     public bool IsClosed { get; internal set; }
     public bool Broadcast { get; set; }
     public byte TimeToLive { get; set; } = Ipv4Repr.DefaultTimeToLive;
+    /// <summary>IP_TOS: the type-of-service byte of outgoing datagrams.</summary>
+    public byte TypeOfService { get; set; }
     public int ReceiveBufferSize { get => queue.Capacity; set => queue.Capacity = value; }
     public int SendBufferSize { get; set; } = 212992;
     public Errno PendingError { get; internal set; }

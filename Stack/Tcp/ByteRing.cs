@@ -13,7 +13,7 @@ public sealed class ByteRing(int capacity)
     private byte[]? buffer;
     private int start;
 
-    public int Capacity { get; } = capacity;
+    public int Capacity { get; private set; } = capacity;
     public int Count { get; private set; }
     public int Free => Capacity - Count;
     /// <summary>Whether storage is rented now (for tests and memory accounting).</summary>
@@ -59,6 +59,17 @@ public sealed class ByteRing(int capacity)
         start = (start + n) % Capacity;
         Count -= n;
         if (Count == 0) start = 0;
+    }
+
+    /// <summary>
+    /// Changes the capacity of a ring that holds nothing and has no storage (SO_RCVBUF and
+    /// SO_SNDBUF before a connection starts); false otherwise.
+    /// </summary>
+    public bool TryResize(int capacity)
+    {
+        if (capacity < 1 || Count > 0 || buffer is not null) return false;
+        Capacity = capacity;
+        return true;
     }
 
     /// <summary>Empties the ring and returns its storage to the pool (the connection is closed).</summary>

@@ -92,7 +92,7 @@ public sealed partial class TcpConnection
             bool ts = first ? options.Timestamps : TimestampsEnabled;
             bool sack = first ? options.SelectiveAcknowledgments : SackEnabled;
             return new TcpOptionsRepr(
-                MaximumSegmentSize: (ushort)Math.Min(layer.OurMss, ushort.MaxValue),
+                MaximumSegmentSize: (ushort)Math.Min(LocalMss, ushort.MaxValue),
                 WindowScale: ws ? (byte)Receiver.ShiftFor(receiver.Buffer.Capacity) : null,
                 SackPermitted: sack,
                 Timestamps: ts ? (TimestampNow(now), first ? 0u : timestampRecent) : null);

@@ -65,6 +65,8 @@ public sealed partial class TcpConnection : IBoundEndpoint
     internal bool Orphaned => orphaned;
     public bool FinReceived { get; private set; }
     public bool ReadShutdown => receiver.ReadShutdown;
+    /// <summary>Our side is closed for sending (shutdown(SHUT_WR) or close queued our FIN).</summary>
+    public bool WriteShutdown => sender.FinQueued;
     private Instant? lastOutOfWindowAck;
 
     /// <summary>TCP_CONGESTION: switches the algorithm ("cubic" or "newreno"); false if the name is unknown.</summary>
@@ -94,7 +96,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     /// <summary>TCP_INFO's content: state, timers and congestion, like Linux's struct tcp_info.</summary>
     public TcpInfo Info => new(State, sender.Rtt.Rto, sender.Rtt.Smoothed ?? TimeSpan.Zero, sender.Rtt.Variance,
         sender.Congestion.Name, sender.Congestion.Window, sender.Congestion.SlowStartThreshold, sender.InRecovery,
-        sender.Retransmissions, sender.TotalRetransmissions, sender.Mss, layer.OurMss,
+        sender.Retransmissions, sender.TotalRetransmissions, sender.Mss, LocalMss,
         WindowScalingEnabled ? sender.WindowShift : null, WindowScalingEnabled ? receiver.WindowShift : null,
         TimestampsEnabled, SackEnabled, sender.Scoreboard.SackedBytes, sender.FlightSize, sender.Window, receiver.Window);
 
@@ -144,6 +146,11 @@ public sealed partial class TcpConnection : IBoundEndpoint
         KeepAliveInterval = listener.KeepAliveInterval;
         KeepAliveCount = listener.KeepAliveCount;
         SetCongestionControl(listener.CongestionControl);
+        UserMss = listener.UserMss;
+        TypeOfService = listener.TypeOfService;
+        TimeToLive = listener.TimeToLive;
+        sender.Buffer.TryResize(listener.SendBufferCapacity);
+        receiver.Buffer.TryResize(listener.ReceiveBufferCapacity);
     }
 
     /// <summary>The handshake is over: cwnd starts (RFC 6928) and the RTO falls back to 3 s if a SYN timed out (RFC 6298 5.7).</summary>
@@ -212,7 +219,32 @@ public sealed partial class TcpConnection : IBoundEndpoint
     }
 
     /// <summary>The largest segment the peer may send us: our MSS less the options on every segment.</summary>
-    internal int ReceiveMss => Math.Max(1, layer.OurMss - OptionOverhead);
+    internal int ReceiveMss => Math.Max(1, LocalMss - OptionOverhead);
+
+    /// <summary>
+    /// TCP_MAXSEG as set by the application (Linux's user_mss): caps the MSS our SYN announces and
+    /// the MSS we send with; null is no cap (the MTU decides).
+    /// </summary>
+    public int? UserMss { get; set; }
+
+    /// <summary>The MSS we announce: what the MTU carries, capped by <see cref="UserMss"/>.</summary>
+    public int LocalMss => UserMss is int user ? Math.Min(user, layer.OurMss) : layer.OurMss;
+
+    /// <summary>IP_TOS and IP_TTL of the IPv4 headers this connection sends.</summary>
+    public byte TypeOfService { get; set; }
+    public byte TimeToLive { get; set; } = Ipv4Repr.DefaultTimeToLive;
+
+    /// <summary>
+    /// SO_SNDBUF / SO_RCVBUF: new buffer capacities, taken only before the connection starts (the
+    /// receive window and its scale are announced from the buffer in the SYN); false afterwards.
+    /// </summary>
+    public bool TryResizeBuffers(int? sendCapacity, int? receiveCapacity)
+    {
+        if (State is not (TcpState.Closed or TcpState.Listen) || Remote is not null) return false;
+        if (sendCapacity is int s && s != sender.Buffer.Capacity && !sender.Buffer.TryResize(s)) return false;
+        if (receiveCapacity is int r && r != receiver.Buffer.Capacity && !receiver.Buffer.TryResize(r)) return false;
+        return true;
+    }
 
     /// <summary>CLOSE (RFC 9293 3.10.4): FIN after the queued data; RST if unread data would be lost.</summary>
     internal void Close(Instant now)

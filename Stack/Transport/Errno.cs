@@ -15,9 +15,11 @@ public enum Errno
     EAGAIN = 11,
     EACCES = 13,
     EFAULT = 14,
+    ENOTTY = 25,    // Linux: an ioctl request a socket does not know
     EINVAL = 22,
     EMFILE = 24,
     EPIPE = 32,
+    EDOM = 33,      // Linux: SO_RCVTIMEO/SO_SNDTIMEO with tv_usec outside 0..999999
     ENOTSOCK = 88,
     EDESTADDRREQ = 89,
     EMSGSIZE = 90,

@@ -98,7 +98,7 @@ public sealed class UdpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var buffer = stack.Ipv4.PayloadBuffer;
         payload.CopyTo(buffer[UdpDatagram.HeaderLength..]);
         new UdpRepr(socket.Local.Port, destination.Port, payload.Length).Write(buffer, source, destination.Address);
-        if (!stack.Ipv4.Send(source, destination.Address, IpProtocol.Udp, UdpDatagram.HeaderLength + payload.Length, now, timeToLive: socket.TimeToLive))
+        if (!stack.Ipv4.Send(source, destination.Address, IpProtocol.Udp, UdpDatagram.HeaderLength + payload.Length, now, socket.TypeOfService, socket.TimeToLive))
             return Errno.ENETUNREACH;
         stack.Counters.Increment(Counter.UdpSent);
         return Errno.Ok;

@@ -23,6 +23,8 @@ public sealed class UdpSocket : IBoundEndpoint
     /// <summary>SO_BROADCAST: permission to send to a broadcast address.</summary>
     public bool Broadcast { get; set; }
     public byte TimeToLive { get; set; } = Wire.Ipv4Repr.DefaultTimeToLive;
+    /// <summary>IP_TOS: the type-of-service byte of outgoing datagrams.</summary>
+    public byte TypeOfService { get; set; }
     /// <summary>SO_RCVBUF in bytes (Linux's default rmem_default).</summary>
     public int ReceiveBufferSize { get => queue.Capacity; set => queue.Capacity = value; }
     /// <summary>SO_SNDBUF in bytes; UDP sends at once, so it only bounds one datagram.</summary>

@@ -71,6 +71,8 @@ public class StreamSocketTests
         Assert.That(a.Select(null, write, null, TimeSpan.FromSeconds(5)), Is.EqualTo(1));
         Assert.That(a.GetSockOpt(fd, SocketOptionLevel.Socket, SocketOptionName.Error, out int error), Is.Zero);
         Assert.That(error, Is.Zero);
+        // Linux's __inet_stream_connect: the first connect() after the handshake completed returns 0, later ones EISCONN.
+        Assert.That(a.Connect(fd, B(8081)), Is.Zero);
         Assert.That(a.Connect(fd, B(8081)), Is.EqualTo(-1));
         Assert.That(a.Errno, Is.EqualTo(Errno.EISCONN));
     }
