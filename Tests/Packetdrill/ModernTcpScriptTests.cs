@@ -1,3 +1,4 @@
+using UserStack.Drill;
 using UserStack.Tcp;
 
 namespace UserStack.Tests.Packetdrill;
@@ -27,10 +28,9 @@ public class ModernTcpScriptTests
 
     private static void Run(string script)
     {
-        var runner = new ScriptRunner(SmallBuffer);
-        try { runner.Run(script); }
-        catch (ScriptFailure f) { Assert.Fail(f.Message); }
-        TestContext.Out.WriteLine(runner.Log);
+        var outcome = DrillRun.Run(script, new DrillSettings { Tcp = SmallBuffer });
+        TestContext.Out.WriteLine(outcome.Log);
+        Assert.That(outcome.Verdict, Is.EqualTo(Verdict.Pass), outcome.Message);
     }
 
     [Test]

@@ -1,6 +1,11 @@
+using UserStack.Drill;
+
 namespace UserStack.Tests.Packetdrill;
 
-/// <summary>Every script in Packetdrill/Scripts, each an RFC rule told as a conversation.</summary>
+/// <summary>
+/// Every script in Packetdrill/Scripts, each an RFC rule told as a conversation, played by
+/// `ustack drill`'s runner through UserStack's real socket API on a virtual clock.
+/// </summary>
 public class ScriptTests
 {
     private static string Folder => Path.Combine(AppContext.BaseDirectory, "Packetdrill", "Scripts");
@@ -13,10 +18,9 @@ public class ScriptTests
     [TestCaseSource(nameof(Scripts))]
     public void Script(string file)
     {
-        var runner = new ScriptRunner();
-        try { runner.Run(File.ReadAllText(Path.Combine(Folder, file))); }
-        catch (ScriptFailure f) { Assert.Fail(f.Message); }
-        TestContext.Out.WriteLine(runner.Log);
+        var outcome = DrillRun.RunFile(Path.Combine(Folder, file));
+        TestContext.Out.WriteLine(outcome.Log);
+        Assert.That(outcome.Verdict, Is.EqualTo(Verdict.Pass), outcome.Message);
     }
 
     [Test]

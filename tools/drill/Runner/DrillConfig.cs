@@ -12,6 +12,14 @@ public sealed record DrillSettings
     /// <summary>packetdrill's `-D NAME=VALUE` (and `#ifdef NAME` of FreeBSD's fork); a value of "" just defines NAME.</summary>
     public IReadOnlyDictionary<string, string> Defines { get; init; } = new Dictionary<string, string>();
     public TcpOptions Tcp { get; init; } = new();
+    /// <summary>
+    /// Known policy differences to look past, so that a script goes on to test what follows (off by
+    /// default; a run with any of them is not a packetdrill pass): "psh" (where PSH goes), "win"
+    /// (window values), "options" (option order and nop/eol padding), "wscale" (the shift chosen),
+    /// "bufsize" (SO_RCVBUF/SO_SNDBUF values read back).
+    /// </summary>
+    public IReadOnlySet<string> Relax { get; init; } = new HashSet<string>();
+    public static readonly string[] Relaxable = ["psh", "win", "options", "wscale", "bufsize"];
     /// <summary>Overrides `--tolerance_usecs` (null keeps the script's or packetdrill's default, 4 ms).</summary>
     public TimeSpan? Tolerance { get; init; }
 }
@@ -70,8 +78,8 @@ public sealed partial class DrillConfig
     private Ipv4Address Address(ScriptOption o, string v)
     {
         if (Ipv4Address.TryParse(v, out var a)) return a;
-        Unsupported ??= (o.Line, $"--{o.Name}={v} (not an IPv4 address)");
-        return default;
+        Unsupported ??= (o.Line, $"--{o.Name}={v} (not an IPv4 address: UserStack speaks IPv4 only)");
+        return o.Name switch { "local_ip" => LocalIp, "remote_ip" => RemoteIp, "gateway_ip" => GatewayIp, _ => Ipv4Address.Parse("255.255.0.0") };
     }
 
     private static int PrefixOf(Ipv4Address mask) => System.Numerics.BitOperations.PopCount(mask.Value);
@@ -83,6 +91,7 @@ public sealed partial class DrillConfig
     /// </summary>
     public void ApplyCommand(int line, string command, string? scriptDirectory)
     {
+        command = Arithmetic().Replace(command, m => Evaluate(m.Groups[1].Value)); // defaults.sh writes $((15*1024*1024))
         foreach (var part in command.Split([';', '\n', '&', '|'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             var words = part.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
@@ -112,7 +121,8 @@ public sealed partial class DrillConfig
             case "net.ipv4.tcp_window_scaling": Tcp = Tcp with { WindowScaling = on }; break;
             case "net.inet.tcp.rfc1323": Tcp = Tcp with { WindowScaling = on, Timestamps = on }; break;
             case "net.ipv4.tcp_congestion_control" when value is "cubic" or "reno": Tcp = Tcp with { CongestionControl = value == "reno" ? "newreno" : value }; break;
-            case "net.ipv4.tcp_rmem" when Third(value, 1) is int rmem: Tcp = Tcp with { ReceiveBufferSize = rmem }; break;
+            // Linux scales its window for tcp_rmem's maximum (tcp_select_initial_window); UserStack's buffer does not grow, so it takes the maximum.
+            case "net.ipv4.tcp_rmem" when Third(value, 2) is int rmem: Tcp = Tcp with { ReceiveBufferSize = rmem }; break;
             case "net.ipv4.tcp_wmem" when Third(value, 1) is int wmem: Tcp = Tcp with { SendBufferSize = wmem }; break;
             case "net.inet.tcp.recvspace" when int.TryParse(value, out var r): Tcp = Tcp with { ReceiveBufferSize = r }; break;
             case "net.inet.tcp.sendspace" when int.TryParse(value, out var s): Tcp = Tcp with { SendBufferSize = s }; break;
@@ -127,6 +137,13 @@ public sealed partial class DrillConfig
         var parts = value.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
         return parts.Length == 3 && int.TryParse(parts[index], out var n) ? n : null;
     }
+
+    /// <summary>Shell arithmetic of sums of products of integers.</summary>
+    private static string Evaluate(string expression) =>
+        expression.Split('+').Sum(term => term.Split('*').Aggregate(1L, (p, f) => p * long.Parse(f.Trim(), CultureInfo.InvariantCulture))).ToString(CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"\$\(\(([0-9*+ ]+)\)\)")]
+    private static partial Regex Arithmetic();
 
     [GeneratedRegex(@"(?<name>[a-z][a-z0-9_.]+)=(?<value>""[^""]*""|'[^']*'|\S+)")]
     private static partial Regex Sysctl();

@@ -30,6 +30,7 @@ public sealed partial class DrillRunner : IDisposable
     private readonly Script script;
     private readonly DrillConfig config;
     private readonly string? scriptDirectory;
+    private readonly IReadOnlySet<string> relax;
     private readonly VirtualClock clock;
     private readonly ScriptDevice device;
     private readonly StackHost host;
@@ -46,6 +47,7 @@ public sealed partial class DrillRunner : IDisposable
     {
         this.script = script;
         this.scriptDirectory = scriptDirectory;
+        relax = settings.Relax;
         config = new DrillConfig(settings);
         foreach (var o in script.Options) config.Apply(o);
         if (script.InitCommand is { } init) config.ApplyCommand(init.Line, init.Command, scriptDirectory);

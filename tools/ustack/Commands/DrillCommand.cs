@@ -12,7 +12,10 @@ public static class DrillCommand
         var paths = new Argument<string[]>("paths") { Description = "script files (.pkt) or directories searched for them", Arity = ArgumentArity.OneOrMore };
         var syntaxOnly = new Option<bool>("--syntax-only") { Description = "only parse the scripts (no run): reports what packetdrill's grammar rejects" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "print each script's event log and warnings" };
-        var command = new Command("drill", "Run packetdrill scripts against UserStack on a virtual clock, as packetdrill runs them against a kernel") { paths, syntaxOnly, verbose };
+        var define = new Option<string[]>("--define", "-D") { Description = "NAME or NAME=VALUE, as packetdrill's -D (also for #ifdef NAME in FreeBSD's scripts)", AllowMultipleArgumentsPerToken = false };
+        var tolerance = new Option<int?>("--tolerance-usecs") { Description = "timing tolerance in microseconds, overriding the scripts' --tolerance_usecs" };
+        var relax = new Option<string[]>("--relax") { Description = $"look past named policy differences to test what follows ({string.Join(", ", DrillSettings.Relaxable)}); such a run is not a packetdrill pass" };
+        var command = new Command("drill", "Run packetdrill scripts against UserStack on a virtual clock, as packetdrill runs them against a kernel") { paths, syntaxOnly, verbose, define, tolerance, relax };
         command.SetAction(result =>
         {
             var files = new List<string>();
@@ -22,17 +25,38 @@ public static class DrillCommand
                 else if (File.Exists(p)) files.Add(p);
                 else { Console.Error.WriteLine($"ustack drill: no such file or directory: {p}"); return 2; }
             }
-            return Run(files, result.GetValue(syntaxOnly), result.GetValue(verbose), Console.Out);
+            var defines = new Dictionary<string, string>();
+            foreach (var d in result.GetValue(define) ?? [])
+            {
+                int eq = d.IndexOf('=');
+                if (eq == 0) { Console.Error.WriteLine($"ustack drill: bad --define '{d}' (expected NAME or NAME=VALUE)"); return 2; }
+                if (eq < 0) defines[d] = ""; else defines[d[..eq]] = d[(eq + 1)..];
+            }
+            var relaxed = (result.GetValue(relax) ?? []).SelectMany(r => r.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToHashSet();
+            if (relaxed.FirstOrDefault(r => !DrillSettings.Relaxable.Contains(r)) is { } unknown)
+            {
+                Console.Error.WriteLine($"ustack drill: --relax {unknown}: expected one of {string.Join(", ", DrillSettings.Relaxable)}");
+                return 2;
+            }
+            var settings = new DrillSettings
+            {
+                Relax = relaxed,
+                Defines = defines,
+                Tolerance = result.GetValue(tolerance) is int us ? TimeSpan.FromTicks(us * TimeSpan.TicksPerMicrosecond) : null,
+            };
+            return Run(files, settings, result.GetValue(syntaxOnly), result.GetValue(verbose), Console.Out);
         });
         return command;
     }
 
-    public static int Run(IReadOnlyList<string> files, bool syntaxOnly, bool verbose, TextWriter output)
+    public static int Run(IReadOnlyList<string> files, DrillSettings settings, bool syntaxOnly, bool verbose, TextWriter output)
     {
         int passed = 0, failed = 0, unsupported = 0;
         foreach (var file in files)
         {
-            var outcome = syntaxOnly ? SyntaxCheck(file) : DrillRun.RunFile(file);
+            Outcome outcome;
+            try { outcome = syntaxOnly ? SyntaxCheck(file, settings) : DrillRun.RunFile(file, settings); }
+            catch (Exception e) { outcome = new Outcome(Verdict.Fail, $"internal error (a bug in the runner or the stack): {e.GetType().Name}: {e.Message}", [], e.ToString()); }
             output.WriteLine($"{outcome.Verdict.ToString().ToUpperInvariant(),-11} {file}{(outcome.Message is { } m ? ": " + m : "")}");
             if (verbose)
             {
@@ -50,11 +74,11 @@ public static class DrillCommand
         return failed > 0 ? 1 : 0;
     }
 
-    private static Outcome SyntaxCheck(string file)
+    private static Outcome SyntaxCheck(string file, DrillSettings settings)
     {
         try
         {
-            Parser.Parse(File.ReadAllText(file));
+            Parser.Parse(File.ReadAllText(file), settings.Defines);
             return new Outcome(Verdict.Pass, null, [], "");
         }
         catch (ScriptSyntaxException e) { return new Outcome(Verdict.Fail, $"syntax error {e.Message}", [], ""); }
