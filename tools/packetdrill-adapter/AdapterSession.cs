@@ -112,11 +112,16 @@ internal sealed class AdapterSession : IDisposable
     {
         var horizon = Host.Now + Options.SniffHorizon;
         var giveUp = Environment.TickCount64 + 10_000; // real time for a running call to block or finish
+        bool graced = false;
         while (true)
         {
             AnswerArp();
             if (device.TryDequeue(out var sent)) return sent;
             if (CallsRunning && Environment.TickCount64 < giveUp) { device.WaitForOutput(5); continue; }
+            // A blocked call that a packet or a timer just woke still counts as blocked until it has
+            // the host's lock again: give it a moment to send before time moves on without it.
+            if (Volatile.Read(ref callsInProgress) > 0 && !graced) { graced = true; device.WaitForOutput(2); continue; }
+            graced = false;
             Instant next;
             lock (Host.Gate) next = Host.Stack.NextDeadline;
             if (next == Instant.MaxValue || next > horizon)
