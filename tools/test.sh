@@ -17,6 +17,10 @@ command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v sysctl >/dev/null 2>&1 || need+=(procps)     # the differential run sets per-namespace sysctls
 ldconfig -p 2>/dev/null | grep -q 'libpcap\.so' || need+=(libpcap0.8)
+# The packetdrill adapter test publishes with NativeAOT (clang links, zlib1g-dev as .NET documents) and compiles C (gcc).
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v clang >/dev/null 2>&1 || need+=(clang)
+[[ -e /usr/include/zlib.h ]] || need+=(zlib1g-dev)
 if ((${#need[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     log "installing: ${need[*]}"
