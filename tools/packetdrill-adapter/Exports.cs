@@ -522,7 +522,7 @@ internal static unsafe class Exports
 
     /// <summary>poll(): readiness from the sockets, waiting on the host's (virtual) clock.</summary>
     [UnmanagedCallersOnly]
-    private static int Poll(nint userData, PollFd* fds, nuint count, int timeoutMs)
+    private static int Poll(nint userData, LinuxAbi.PollFd* fds, nuint count, int timeoutMs)
     {
         var s = Enter(userData);
         try
