@@ -217,8 +217,7 @@ public sealed partial class DrillRunner
             Instant next;
             lock (host.Gate) next = host.Stack.NextDeadline;
             if (next > latest) break;
-            host.AdvanceTo(next > host.Now ? next : host.Now);
-            Settle();
+            StepTo(next);
         }
         if (!device.TryTake(out var p))
         {

@@ -190,10 +190,23 @@ public sealed partial class DrillRunner : IDisposable
             Instant next;
             lock (host.Gate) next = host.Stack.NextDeadline;
             if (next > target) break;
-            host.AdvanceTo(next > host.Now ? next : host.Now);
-            Settle();
+            StepTo(next);
         }
         if (target > host.Now) host.AdvanceTo(target);
+        Settle();
+    }
+
+    private Instant lastStep;
+    private int stepsWithoutProgress;
+
+    /// <summary>Fires the timers due at <paramref name="deadline"/>; a core whose timers stop moving time on is reported, not spun on.</summary>
+    private void StepTo(Instant deadline)
+    {
+        var at = deadline > host.Now ? deadline : host.Now;
+        stepsWithoutProgress = at == lastStep ? stepsWithoutProgress + 1 : 0;
+        lastStep = at;
+        if (stepsWithoutProgress > 10_000) throw new DrillFailure($"the stack's timers fire again and again at {Seconds(at - start)} sec without moving on (a bug in the core)");
+        host.AdvanceTo(at);
         Settle();
     }
 
