@@ -8,7 +8,7 @@
 # SRC_DIR is a checkout of github.com/google/packetdrill (or its gtests/net/packetdrill folder).
 # It is copied to a build folder ($PACKETDRILL_BUILD, default /tmp/ustack-packetdrill) and built
 # there with ./configure && make, so the checkout stays clean. Scripts default to
-# tools/packetdrill-adapter/scripts/handshake.pkt; a folder means every *.pkt in it.
+# tools/packetdrill-adapter/scripts (handshake.pkt, calls.pkt); a folder means every *.pkt in it.
 # Extra packetdrill options go in $PACKETDRILL_ARGS (e.g. "--tolerance_usecs=10000"), adapter
 # options in $SO_FLAGS (e.g. "verbose"). One line per script, then "N passed, N failed, N skipped".
 # Scripts with `shell commands` (packetdrill runs them with system(); Linux's own suite uses them
@@ -68,7 +68,7 @@ adapter=$build/adapter/libustack-packetdrill.so
 
 # 4. The scripts.
 scripts=()
-(($# == 0)) && set -- "$here/tools/packetdrill-adapter/scripts/handshake.pkt"
+(($# == 0)) && set -- "$here/tools/packetdrill-adapter/scripts"
 for arg in "$@"; do
   if [[ -d $arg ]]; then
     while IFS= read -r f; do scripts+=("$f"); done < <(find "$arg" -maxdepth 1 -name '*.pkt' | sort)

@@ -5,7 +5,7 @@ namespace UserStack.Tests.Adapter;
 /// <summary>
 /// The packetdrill adapter as packetdrill loads it: published with NativeAOT as a shared object,
 /// dlopened by a C program of ours (tools/packetdrill-adapter/test/dlopen_test.c) that drives a
-/// TCP handshake, a write and a close through packetdrill's function table. CI has no packetdrill
+/// TCP handshake, poll, readv, write, writev and close through packetdrill's function table. CI has no packetdrill
 /// source; tools/packetdrill.sh runs the real packetdrill where it is.
 /// </summary>
 [Category("Adapter")]
@@ -37,7 +37,7 @@ public class PacketdrillAdapterTests
     }
 
     [Test]
-    public void A_C_program_dlopens_the_published_adapter_and_drives_a_handshake_write_and_close()
+    public void A_C_program_dlopens_the_published_adapter_and_drives_a_handshake_poll_readv_writev_and_close()
     {
         var root = RepositoryRoot();
         var temp = Directory.CreateTempSubdirectory("ustack-adapter-");
@@ -70,6 +70,8 @@ public class PacketdrillAdapterTests
             Assert.That(run.ExitCode, Is.Zero, run.Output);
             Assert.That(run.Output, Does.Contain("\nPASS\n").And.Not.Contain("FAIL"));
             Assert.That(run.Output, Does.Contain("ok   SYN-ACK acknowledges our ISN + 1").And.Contain("ok   it carries the 100 bytes written"));
+            Assert.That(run.Output, Does.Contain("ok   poll(POLLIN) reports the data").And.Contain("ok   readv() filled the first iovec, then the second")
+                .And.Contain("ok   writev() sends one segment of the 7 bytes in iovec order"));
         }
         finally
         {

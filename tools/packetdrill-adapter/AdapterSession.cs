@@ -22,6 +22,7 @@ internal sealed class AdapterSession : IDisposable
     private readonly VirtualClock clock = new(Instant.FromMilliseconds(1000));
     private readonly PacketdrillDevice device;
     private int callsInProgress;
+    private readonly Dictionary<int, int> callers = new(); // thread id -> calls it is in
 
     public AdapterSession(AdapterOptions options)
     {
@@ -58,9 +59,19 @@ internal sealed class AdapterSession : IDisposable
     public long ToWallMicroseconds(Instant t) => EpochBaseMicroseconds + t.Microseconds;
 
     /// <summary>Brackets a socket call, so that netdev_receive knows when a call is still running (not yet blocked).</summary>
-    public void EnterCall() => Interlocked.Increment(ref callsInProgress);
+    public void EnterCall()
+    {
+        Interlocked.Increment(ref callsInProgress);
+        lock (callers) callers[Environment.CurrentManagedThreadId] = callers.GetValueOrDefault(Environment.CurrentManagedThreadId) + 1;
+    }
+
     public void LeaveCall()
     {
+        lock (callers)
+        {
+            int id = Environment.CurrentManagedThreadId;
+            if (--callers[id] == 0) callers.Remove(id);
+        }
         Interlocked.Decrement(ref callsInProgress);
         AnswerArp();
         device.Notify();
@@ -74,7 +85,28 @@ internal sealed class AdapterSession : IDisposable
     {
         AnswerArp();
         Host.AdvanceTo(Host.Now + TimeSpan.FromMicroseconds(Math.Max(0, microseconds)));
+        SettleBlockedCalls();
         AnswerArp();
+    }
+
+    /// <summary>
+    /// After time moved: lets every call blocked on packetdrill's syscall thread look at the new
+    /// time (a poll or a receive whose timeout has passed returns) before packetdrill goes on to
+    /// its next event, which could otherwise be seen first. Bounded in real time.
+    /// </summary>
+    private void SettleBlockedCalls()
+    {
+        var giveUp = Environment.TickCount64 + 1000;
+        while (Environment.TickCount64 < giveUp)
+        {
+            int[] threads;
+            lock (callers) threads = [.. callers.Keys];
+            if (threads.Length == 0) return;
+            bool settled;
+            lock (Host.Gate) settled = threads.All(Host.IsSettledWaiter);
+            if (settled) return;
+            Thread.Sleep(1);
+        }
     }
 
     /// <summary>

@@ -1,11 +1,6 @@
-using System.Buffers;
-using System.Buffers.Binary;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text;
 using UserStack.Sockets.Api;
-using UserStack.Time;
 using UserStack.Transport;
 using static UserStack.PacketdrillAdapter.LinuxAbi;
 
@@ -20,7 +15,7 @@ namespace UserStack.PacketdrillAdapter;
 /// </summary>
 internal static unsafe class Exports
 {
-    private const int EIO = 5, ENOTTY = 25;
+    private const int EIO = 5;
 
     [UnmanagedCallersOnly(EntryPoint = "packetdrill_interface_init")]
     public static void Init(byte* flags, PacketdrillInterface* ifc)
@@ -123,12 +118,8 @@ internal static unsafe class Exports
         var s = Enter(userData);
         try
         {
-            if (domain != AF_INET) return Fail(Errno.EAFNOSUPPORT);
-            if (!TrySocketType(type, out var kind, out bool nonBlocking)) return Fail(Errno.ESOCKTNOSUPPORT);
-            int fd = s.Sockets.Socket(AddressFamily.InterNetwork, kind, (ProtocolType)protocol);
-            if (fd < 0) return Done(s, fd);
-            if (nonBlocking) s.Sockets.Fcntl(fd, FcntlCommand.SetFlags, BsdSockets.O_NONBLOCK);
-            return s.Descriptors.Add(fd);
+            int fd = s.Sockets.Socket(domain, type, protocol);
+            return fd < 0 ? Done(s, fd) : s.Descriptors.Add(fd);
         }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
@@ -157,13 +148,14 @@ internal static unsafe class Exports
         finally { s.LeaveCall(); }
     }
 
+    /// <summary>accept(): accept4 without flags (packetdrill's table has no accept4).</summary>
     [UnmanagedCallersOnly]
     private static int Accept(nint userData, int fd, byte* addr, uint* length)
     {
         var s = Enter(userData);
         try
         {
-            int child = s.Sockets.Accept(Fd(s, fd), out var peer);
+            int child = s.Sockets.Accept4(Fd(s, fd), out var peer, 0);
             if (child < 0) return Done(s, child);
             WriteSockaddr(peer, addr, length);
             return s.Descriptors.Add(child);
@@ -206,7 +198,7 @@ internal static unsafe class Exports
         try
         {
             if (buffer is null && length > 0) return Fail(Errno.EFAULT);
-            return Done(s, s.Sockets.Recv(Fd(s, fd), new Span<byte>(buffer, Clamp(length)), MessageFlags(flags)));
+            return Done(s, s.Sockets.Recv(Fd(s, fd), new Span<byte>(buffer, Clamp(length)), flags));
         }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
@@ -219,7 +211,7 @@ internal static unsafe class Exports
         try
         {
             if (buffer is null && length > 0) return Fail(Errno.EFAULT);
-            int n = s.Sockets.RecvFrom(Fd(s, fd), new Span<byte>(buffer, Clamp(length)), MessageFlags(flags), out var peer);
+            int n = s.Sockets.RecvFrom(Fd(s, fd), new Span<byte>(buffer, Clamp(length)), flags, out var peer);
             if (n < 0) return Done(s, n);
             WriteSockaddr(peer, from, fromLength);
             return n;
@@ -228,24 +220,19 @@ internal static unsafe class Exports
         finally { s.LeaveCall(); }
     }
 
-    /// <summary>readv(): one receive into a buffer as large as the iovec, scattered over it (a stream read never blocks twice).</summary>
     [UnmanagedCallersOnly]
     private static nint Readv(nint userData, int fd, IoVec* iov, int count)
     {
         var s = Enter(userData);
         try
         {
-            if (count < 0 || count > 1024) return Fail(Errno.EINVAL);
-            int total = Total(iov, count);
-            var scratch = ArrayPool<byte>.Shared.Rent(Math.Max(total, 1));
-            try
-            {
-                int n = s.Sockets.Read(Fd(s, fd), scratch.AsSpan(0, total));
-                if (n < 0) return Done(s, n);
-                Scatter(scratch.AsSpan(0, n), iov, count);
-                return n;
-            }
-            finally { ArrayPool<byte>.Shared.Return(scratch); }
+            var e = CheckIovec(iov, count, Errno.EINVAL);
+            if (e != Errno.Ok) return Fail(e);
+            var buffers = Segments(iov, count, copyIn: false);
+            int n = s.Sockets.Readv(Fd(s, fd), buffers);
+            if (n < 0) return Done(s, n);
+            CopyOut(buffers, iov, n);
+            return n;
         }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
@@ -260,15 +247,17 @@ internal static unsafe class Exports
             if (msg is null) return Fail(Errno.EFAULT);
             var iov = (IoVec*)msg->Iov;
             int count = Clamp(msg->IovLength);
-            if (count > 1024) return Fail(Errno.EMSGSIZE);
-            var header = new MessageHeader { Buffers = [new ArraySegment<byte>(new byte[Total(iov, count)])] };
-            int n = s.Sockets.RecvMsg(Fd(s, fd), header, MessageFlags(flags));
+            var e = CheckIovec(iov, count, Errno.EMSGSIZE);
+            if (e != Errno.Ok) return Fail(e);
+            var header = new MessageHeader { Buffers = Segments(iov, count, copyIn: false) };
+            int n = s.Sockets.RecvMsg(Fd(s, fd), header, flags);
             if (n < 0) return Done(s, n);
-            Scatter(header.Buffers[0].AsSpan(0, Math.Min(n, header.Buffers[0].Count)), iov, count);
+            // With MSG_TRUNC n is the datagram's full length; only what fitted was copied.
+            CopyOut(header.Buffers, iov, n);
             if (msg->Name != 0 && header.Name is { } peer) WriteSockaddr(peer, (byte*)msg->Name, &msg->NameLength);
             else msg->NameLength = 0;
             msg->ControlLength = 0;
-            msg->Flags = (header.Flags & SocketFlags.Truncated) != 0 ? MSG_TRUNC : 0;
+            msg->Flags = header.MessageFlags;
             return n;
         }
         catch (Exception e) { return Crash(e); }
@@ -295,7 +284,7 @@ internal static unsafe class Exports
         try
         {
             if (buffer is null && length > 0) return Fail(Errno.EFAULT);
-            return Done(s, s.Sockets.Send(Fd(s, fd), new ReadOnlySpan<byte>(buffer, Clamp(length)), MessageFlags(flags)));
+            return Done(s, s.Sockets.Send(Fd(s, fd), new ReadOnlySpan<byte>(buffer, Clamp(length)), flags));
         }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
@@ -315,22 +304,21 @@ internal static unsafe class Exports
                 if (e != Errno.Ok) return Fail(e);
                 destination = d;
             }
-            return Done(s, s.Sockets.SendTo(Fd(s, fd), new ReadOnlySpan<byte>(buffer, Clamp(length)), MessageFlags(flags), destination));
+            return Done(s, s.Sockets.SendTo(Fd(s, fd), new ReadOnlySpan<byte>(buffer, Clamp(length)), flags, destination));
         }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
     }
 
-    /// <summary>writev(): the iovec gathered into one send.</summary>
     [UnmanagedCallersOnly]
     private static nint Writev(nint userData, int fd, IoVec* iov, int count)
     {
         var s = Enter(userData);
         try
         {
-            if (count < 0 || count > 1024) return Fail(Errno.EINVAL);
-            var data = Gather(iov, count);
-            return Done(s, s.Sockets.Write(Fd(s, fd), data));
+            var e = CheckIovec(iov, count, Errno.EINVAL);
+            if (e != Errno.Ok) return Fail(e);
+            return Done(s, s.Sockets.Writev(Fd(s, fd), Segments(iov, count, copyIn: true)));
         }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
@@ -343,57 +331,43 @@ internal static unsafe class Exports
         try
         {
             if (msg is null) return Fail(Errno.EFAULT);
+            var iov = (IoVec*)msg->Iov;
             int count = Clamp(msg->IovLength);
-            if (count > 1024) return Fail(Errno.EMSGSIZE);
-            var header = new MessageHeader { Buffers = [new ArraySegment<byte>(Gather((IoVec*)msg->Iov, count))] };
+            var e = CheckIovec(iov, count, Errno.EMSGSIZE);
+            if (e != Errno.Ok) return Fail(e);
+            var header = new MessageHeader { Buffers = Segments(iov, count, copyIn: true) };
             if (msg->Name != 0)
             {
-                var e = ReadSockaddr((byte*)msg->Name, msg->NameLength, out var to);
+                e = ReadSockaddr((byte*)msg->Name, msg->NameLength, out var to);
                 if (e != Errno.Ok) return Fail(e);
                 header.Name = to;
             }
-            return Done(s, s.Sockets.SendMsg(Fd(s, fd), header, MessageFlags(flags)));
+            return Done(s, s.Sockets.SendMsg(Fd(s, fd), header, flags));
         }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
     }
 
+    /// <summary>fcntl(fd, cmd[, arg]): packetdrill passes arg as an int (or not at all, for F_GETFL: then the register holds garbage that F_GETFL ignores).</summary>
     [UnmanagedCallersOnly]
     private static int Fcntl(nint userData, int fd, int command, nint argument)
     {
         var s = Enter(userData);
-        try
-        {
-            int socket = Fd(s, fd);
-            switch (command)
-            {
-                case F_GETFL:
-                    // A socket is open O_RDWR, as Linux's F_GETFL reports it.
-                    int flags = s.Sockets.Fcntl(socket, FcntlCommand.GetFlags);
-                    return flags < 0 ? Done(s, flags) : 2 /* O_RDWR */ | flags;
-                case F_SETFL:
-                    return Done(s, s.Sockets.Fcntl(socket, FcntlCommand.SetFlags, (int)argument & O_NONBLOCK));
-                case F_GETFD or F_SETFD:
-                    return socket < 0 ? Fail(Errno.EBADF) : 0; // close-on-exec means nothing here: there is no exec
-                default:
-                    return Fail(Errno.EINVAL);
-            }
-        }
+        try { return Done(s, s.Sockets.Fcntl(Fd(s, fd), command, (int)argument)); }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
     }
 
+    /// <summary>ioctl(fd, request, int *): packetdrill's three-argument form; the value is read in and written back.</summary>
     [UnmanagedCallersOnly]
     private static int Ioctl(nint userData, int fd, nuint request, int* argument)
     {
         var s = Enter(userData);
         try
         {
-            var typed = (ulong)request switch { FIONREAD => IoctlRequest.FIONREAD, FIONBIO => IoctlRequest.FIONBIO, _ => (IoctlRequest)(-1) };
-            if ((int)typed == -1) return Fd(s, fd) < 0 ? Fail(Errno.EBADF) : Fail(ENOTTY);
             if (argument is null) return Fail(Errno.EFAULT);
             int value = *argument;
-            int result = s.Sockets.Ioctl(Fd(s, fd), typed, ref value);
+            int result = s.Sockets.Ioctl(Fd(s, fd), request, ref value);
             if (result < 0) return Done(s, result);
             *argument = value;
             return result;
@@ -420,16 +394,12 @@ internal static unsafe class Exports
     private static int Shutdown(nint userData, int fd, int how)
     {
         var s = Enter(userData);
-        try
-        {
-            // SHUT_RD 0, SHUT_WR 1, SHUT_RDWR 2: the same numbers as SocketShutdown's.
-            if (how is < 0 or > 2) return Fail(Errno.EINVAL);
-            return Done(s, s.Sockets.Shutdown(Fd(s, fd), (SocketShutdown)how));
-        }
+        try { return Done(s, s.Sockets.Shutdown(Fd(s, fd), how)); }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
     }
 
+    /// <summary>getsockopt(): the option's C bytes straight into optval, *optlen in and out.</summary>
     [UnmanagedCallersOnly]
     private static int GetSockOpt(nint userData, int fd, int level, int name, byte* value, uint* length)
     {
@@ -437,130 +407,64 @@ internal static unsafe class Exports
         try
         {
             if (length is null) return Fail(Errno.EFAULT);
-            int socket = Fd(s, fd);
-            if ((level, name) == (IPPROTO_TCP, TCP_CONGESTION))
-            {
-                var algorithm = s.Sockets.GetCongestionControl(socket);
-                if (algorithm is null) return Fail(s.Sockets.Errno);
-                var bytes = Encoding.ASCII.GetBytes(algorithm + "\0");
-                int n = (int)Math.Min(*length, (uint)bytes.Length);
-                if (value is null && n > 0) return Fail(Errno.EFAULT);
-                bytes.AsSpan(0, n).CopyTo(new Span<byte>(value, n));
-                *length = (uint)n;
-                return 0;
-            }
-            if (level == SOL_SOCKET && name is SO_RCVTIMEO or SO_SNDTIMEO)
-            {
-                if (*length < sizeof(TimeVal)) return Fail(Errno.EINVAL);
-                int r = s.Sockets.GetSockOpt(socket, SocketOptionLevel.Socket, name == SO_RCVTIMEO ? SocketOptionName.ReceiveTimeout : SocketOptionName.SendTimeout, out int ms);
-                if (r < 0) return Done(s, r);
-                *(TimeVal*)value = new TimeVal { Seconds = ms / 1000, Microseconds = ms % 1000 * 1000 };
-                *length = (uint)sizeof(TimeVal);
-                return 0;
-            }
-            if ((level, name) == (SOL_SOCKET, SO_LINGER))
-            {
-                if (*length < 8) return Fail(Errno.EINVAL);
-                int r = s.Sockets.GetSockOpt(socket, SocketOptionLevel.Socket, SocketOptionName.Linger, out int seconds);
-                if (r < 0) return Done(s, r);
-                ((int*)value)[0] = seconds < 0 ? 0 : 1;
-                ((int*)value)[1] = Math.Max(seconds, 0);
-                *length = 8;
-                return 0;
-            }
-            if (!TryIntOption(level, name, out var l, out var o)) return socket < 0 ? Fail(Errno.EBADF) : Fail(Errno.ENOPROTOOPT);
-            if ((int)*length < 0) return Fail(Errno.EINVAL);
-            int result = s.Sockets.GetSockOpt(socket, l, o, out int v);
+            int n = (int)*length; // socklen_t is unsigned; Linux reads it as an int (negative: EINVAL)
+            if (value is null && n > 0) return Fail(Errno.EFAULT);
+            int result = s.Sockets.GetSockOpt(Fd(s, fd), level, name, new Span<byte>(value, Math.Max(n, 0)), ref n);
             if (result < 0) return Done(s, result);
-            if (name == SO_TYPE && level == SOL_SOCKET) v = v switch { (int)SocketType.Stream => SOCK_STREAM, (int)SocketType.Dgram => SOCK_DGRAM, _ => SOCK_RAW };
-            // Linux copies min(len, sizeof(int)) bytes of an int option.
-            int copy = (int)Math.Min(*length, 4u);
-            if (value is null && copy > 0) return Fail(Errno.EFAULT);
-            new ReadOnlySpan<byte>(&v, 4)[..copy].CopyTo(new Span<byte>(value, copy));
-            *length = (uint)copy;
-            return 0;
+            *length = (uint)n;
+            return result;
         }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
     }
 
+    /// <summary>setsockopt(): optval's C bytes straight through.</summary>
     [UnmanagedCallersOnly]
     private static int SetSockOpt(nint userData, int fd, int level, int name, byte* value, uint length)
     {
         var s = Enter(userData);
         try
         {
-            int socket = Fd(s, fd);
             if (value is null && length > 0) return Fail(Errno.EFAULT);
-            if ((level, name) == (IPPROTO_TCP, TCP_CONGESTION))
-            {
-                var text = new ReadOnlySpan<byte>(value, (int)Math.Min(length, 16u));
-                int end = text.IndexOf((byte)0);
-                return Done(s, s.Sockets.SetCongestionControl(socket, Encoding.ASCII.GetString(end < 0 ? text : text[..end])));
-            }
-            if (level == SOL_SOCKET && name is SO_RCVTIMEO or SO_SNDTIMEO)
-            {
-                if (length < sizeof(TimeVal)) return Fail(Errno.EINVAL);
-                var tv = *(TimeVal*)value;
-                if (tv.Seconds < 0 || tv.Microseconds is < 0 or >= 1_000_000) return Fail(33); // EDOM, as Linux says for a bad timeval
-                long ms = tv.Seconds * 1000 + (tv.Microseconds + 999) / 1000;
-                return Done(s, s.Sockets.SetSockOpt(socket, SocketOptionLevel.Socket, name == SO_RCVTIMEO ? SocketOptionName.ReceiveTimeout : SocketOptionName.SendTimeout, (int)Math.Min(ms, int.MaxValue)));
-            }
-            if ((level, name) == (SOL_SOCKET, SO_LINGER))
-            {
-                if (length < 8) return Fail(Errno.EINVAL);
-                int on = ((int*)value)[0], seconds = ((int*)value)[1];
-                return Done(s, s.Sockets.SetSockOpt(socket, SocketOptionLevel.Socket, SocketOptionName.Linger, on == 0 ? -1 : Math.Max(seconds, 0)));
-            }
-            if (!TryIntOption(level, name, out var l, out var o)) return socket < 0 ? Fail(Errno.EBADF) : Fail(Errno.ENOPROTOOPT);
-            if (length < 4) return Fail(Errno.EINVAL);
-            return Done(s, s.Sockets.SetSockOpt(socket, l, o, *(int*)value));
+            if ((int)length < 0) return Fail(Errno.EINVAL);
+            return Done(s, s.Sockets.SetSockOpt(Fd(s, fd), level, name, new ReadOnlySpan<byte>(value, (int)length)));
         }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
     }
 
-    /// <summary>poll(): readiness from the sockets, waiting on the host's (virtual) clock.</summary>
+    /// <summary>
+    /// poll(): BsdSockets.Poll on the descriptors behind packetdrill's numbers, waiting on the
+    /// host's (virtual) clock. A number that is not one of ours gets POLLNVAL, as in Linux.
+    /// </summary>
     [UnmanagedCallersOnly]
     private static int Poll(nint userData, LinuxAbi.PollFd* fds, nuint count, int timeoutMs)
     {
         var s = Enter(userData);
         try
         {
-            if (count > 4096) return Fail(Errno.EINVAL);
+            if (count > MaximumPollFds) return Fail(Errno.EINVAL);
             if (fds is null && count > 0) return Fail(Errno.EFAULT);
-            var deadline = timeoutMs < 0 ? Instant.MaxValue : s.Host.Now + TimeSpan.FromMilliseconds(timeoutMs);
-            lock (s.Host.Gate)
+            var polled = new UserStack.Sockets.Api.PollFd[(int)count];
+            for (int i = 0; i < polled.Length; i++)
             {
-                while (true)
-                {
-                    int ready = 0;
-                    for (int i = 0; i < (int)count; i++)
-                    {
-                        ref var p = ref fds[i];
-                        p.Revents = p.Fd < 0 ? (short)0 : Readiness(s, p.Fd, p.Events);
-                        if (p.Revents != 0) ready++;
-                    }
-                    if (ready > 0 || timeoutMs == 0) return ready;
-                    if (!s.Host.WaitLocked(deadline)) return 0;
-                }
+                int socket = fds[i].Fd < 0 ? -1 : Fd(s, fds[i].Fd);
+                polled[i] = new UserStack.Sockets.Api.PollFd(fds[i].Fd < 0 || socket >= 0 ? socket : NotADescriptor, fds[i].Events);
             }
+            int result = s.Sockets.Poll(polled, timeoutMs);
+            if (result < 0) return Done(s, result);
+            for (int i = 0; i < polled.Length; i++) fds[i].Revents = polled[i].Revents;
+            return result;
         }
         catch (Exception e) { return Crash(e); }
         finally { s.LeaveCall(); }
     }
 
-    private static short Readiness(AdapterSession s, int fd, short events)
-    {
-        var socket = s.Sockets[Fd(s, fd)];
-        if (socket is null) return POLLNVAL;
-        int r = 0;
-        if (socket.IsReadable) r |= POLLIN | POLLRDNORM;
-        if (socket.IsWritable) r |= POLLOUT | POLLWRNORM;
-        r &= events;
-        if (socket.HasError) r |= POLLERR; // reported whether asked for or not, as poll(2) does
-        return (short)r;
-    }
+    /// <summary>poll() with more descriptors than a process may open is EINVAL (Linux: RLIMIT_NOFILE).</summary>
+    private const int MaximumPollFds = 4096;
+
+    /// <summary>A BsdSockets descriptor number that is never open (the table stops at 65536), so that poll reports POLLNVAL.</summary>
+    private const int NotADescriptor = int.MaxValue;
 
     // ---- packetdrill's tun device and clock ---------------------------------------------------
 
@@ -631,34 +535,41 @@ internal static unsafe class Exports
 
     // ---- iovec helpers ---------------------------------------------------------------------------
 
-    private static int Total(IoVec* iov, int count)
+    /// <summary>readv/writev (EINVAL) and recvmsg/sendmsg (EMSGSIZE) refuse more than UIO_MAXIOV entries; a NULL iovec with entries is EFAULT.</summary>
+    private static Errno CheckIovec(IoVec* iov, int count, Errno tooMany)
     {
-        long total = 0;
-        for (int i = 0; i < count; i++) total += (long)iov[i].Length;
-        if (total > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(iov), "iovec larger than 2 GB");
-        return (int)total;
+        if (count < 0) return Errno.EINVAL;
+        if (count > UIO_MAXIOV) return tooMany;
+        if (iov is null && count > 0) return Errno.EFAULT;
+        for (int i = 0; i < count; i++)
+            if (iov[i].Base == 0 && iov[i].Length > 0) return Errno.EFAULT;
+        return Errno.Ok;
     }
 
-    private static byte[] Gather(IoVec* iov, int count)
+    /// <summary>The iovec as managed buffers of the same sizes, filled from C memory when <paramref name="copyIn"/>.</summary>
+    private static List<ArraySegment<byte>> Segments(IoVec* iov, int count, bool copyIn)
     {
-        var data = new byte[Total(iov, count)];
-        int at = 0;
+        var buffers = new List<ArraySegment<byte>>(count);
+        long total = 0;
         for (int i = 0; i < count; i++)
         {
-            int n = (int)iov[i].Length;
-            new ReadOnlySpan<byte>((void*)iov[i].Base, n).CopyTo(data.AsSpan(at));
-            at += n;
+            total += (long)iov[i].Length;
+            if (total > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(iov), "iovec larger than 2 GB");
+            var b = new byte[(int)iov[i].Length];
+            if (copyIn) new ReadOnlySpan<byte>((void*)iov[i].Base, b.Length).CopyTo(b);
+            buffers.Add(b);
         }
-        return data;
+        return buffers;
     }
 
-    private static void Scatter(ReadOnlySpan<byte> data, IoVec* iov, int count)
+    /// <summary>The first <paramref name="received"/> bytes of the buffers back into the C iovec.</summary>
+    private static void CopyOut(IList<ArraySegment<byte>> buffers, IoVec* iov, int received)
     {
-        for (int i = 0; i < count && !data.IsEmpty; i++)
+        for (int i = 0; i < buffers.Count && received > 0; i++)
         {
-            int n = Math.Min(data.Length, (int)iov[i].Length);
-            data[..n].CopyTo(new Span<byte>((void*)iov[i].Base, n));
-            data = data[n..];
+            int n = Math.Min(received, buffers[i].Count);
+            buffers[i].AsSpan(0, n).CopyTo(new Span<byte>((void*)iov[i].Base, n));
+            received -= n;
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net.Sockets;
 using UserStack.Sockets.Api;
 using UserStack.Transport;
 using UserStack.Wire;
@@ -7,76 +6,19 @@ using UserStack.Wire;
 namespace UserStack.PacketdrillAdapter;
 
 /// <summary>
-/// The Linux x86-64 numbers packetdrill passes (it compiles scripts against the host's headers),
-/// and their translation to the typed BsdSockets API. Errno values need none: <see cref="Errno"/>
-/// already uses Linux's numbers.
+/// The C side of packetdrill's calls on Linux x86-64: struct layouts (sockaddr_in, iovec, msghdr,
+/// pollfd, timeval) and the few numbers BsdSockets' Linux face does not cover. Levels, option
+/// names, flags, fcntl commands and ioctl requests pass straight through to that face
+/// (<see cref="BsdSockets"/>, <see cref="Linux"/>), and errno needs no translation:
+/// <see cref="Errno"/> uses Linux's numbers.
 /// </summary>
 internal static class LinuxAbi
 {
-    public const int AF_INET = 2, AF_INET6 = 10;
-    public const int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3;
-    public const int SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
-
-    public const int SOL_SOCKET = 1, IPPROTO_IP = 0, IPPROTO_TCP = 6, IPPROTO_UDP = 17;
-    public const int SO_REUSEADDR = 2, SO_TYPE = 3, SO_ERROR = 4, SO_BROADCAST = 6, SO_SNDBUF = 7, SO_RCVBUF = 8,
-        SO_KEEPALIVE = 9, SO_LINGER = 13, SO_RCVTIMEO = 20, SO_SNDTIMEO = 21;
-    public const int TCP_NODELAY = 1, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5, TCP_KEEPCNT = 6, TCP_CONGESTION = 13;
-    public const int IP_TTL = 2;
-
-    public const int F_GETFL = 3, F_SETFL = 4, F_GETFD = 1, F_SETFD = 2;
-    public const int O_NONBLOCK = 0x800;
-    public const ulong FIONREAD = 0x541B, FIONBIO = 0x5421;
-
-    public const int MSG_OOB = 0x1, MSG_PEEK = 0x2, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40;
-
-    public const short POLLIN = 0x1, POLLPRI = 0x2, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20,
-        POLLRDNORM = 0x40, POLLWRNORM = 0x100;
-
+    public const int AF_INET = Linux.AF_INET, AF_INET6 = 10;
+    /// <summary>The most entries an iovec may have (UIO_MAXIOV).</summary>
+    public const int UIO_MAXIOV = 1024;
+    /// <summary>Not in <see cref="Errno"/>: the calls the adapter does not offer (epoll, pipe, splice).</summary>
     public const int ENOSYS = 38;
-
-    /// <summary>socket(2)'s type argument: the kind and the flags ORed into it.</summary>
-    public static bool TrySocketType(int type, out SocketType kind, out bool nonBlocking)
-    {
-        nonBlocking = (type & SOCK_NONBLOCK) != 0;
-        kind = (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) switch
-        {
-            SOCK_STREAM => SocketType.Stream,
-            SOCK_DGRAM => SocketType.Dgram,
-            SOCK_RAW => SocketType.Raw,
-            _ => SocketType.Unknown,
-        };
-        return kind != SocketType.Unknown;
-    }
-
-    /// <summary>MSG_* bits to the flags UserSocket reads (MSG_PEEK and MSG_OOB share .NET's values; MSG_DONTWAIT is passed as Linux's 0x40).</summary>
-    public static SocketFlags MessageFlags(int flags)
-    {
-        var result = (SocketFlags)(flags & (MSG_OOB | MSG_PEEK | MSG_DONTWAIT));
-        if ((flags & MSG_TRUNC) != 0) result |= SocketFlags.Truncated;
-        return result;
-    }
-
-    /// <summary>(level, optname) to the typed option, for the options whose value is an int.</summary>
-    public static bool TryIntOption(int level, int name, out SocketOptionLevel l, out SocketOptionName n)
-    {
-        (l, n) = (level, name) switch
-        {
-            (SOL_SOCKET, SO_REUSEADDR) => (SocketOptionLevel.Socket, SocketOptionName.ReuseAddress),
-            (SOL_SOCKET, SO_TYPE) => (SocketOptionLevel.Socket, SocketOptionName.Type),
-            (SOL_SOCKET, SO_ERROR) => (SocketOptionLevel.Socket, SocketOptionName.Error),
-            (SOL_SOCKET, SO_BROADCAST) => (SocketOptionLevel.Socket, SocketOptionName.Broadcast),
-            (SOL_SOCKET, SO_SNDBUF) => (SocketOptionLevel.Socket, SocketOptionName.SendBuffer),
-            (SOL_SOCKET, SO_RCVBUF) => (SocketOptionLevel.Socket, SocketOptionName.ReceiveBuffer),
-            (SOL_SOCKET, SO_KEEPALIVE) => (SocketOptionLevel.Socket, SocketOptionName.KeepAlive),
-            (IPPROTO_TCP, TCP_NODELAY) => (SocketOptionLevel.Tcp, SocketOptionName.NoDelay),
-            (IPPROTO_TCP, TCP_KEEPIDLE) => (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime),
-            (IPPROTO_TCP, TCP_KEEPINTVL) => (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval),
-            (IPPROTO_TCP, TCP_KEEPCNT) => (SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount),
-            (IPPROTO_IP, IP_TTL) => (SocketOptionLevel.IP, SocketOptionName.IpTimeToLive),
-            _ => ((SocketOptionLevel)(-1), (SocketOptionName)(-1)),
-        };
-        return (int)l != -1;
-    }
 
     /// <summary>struct sockaddr_in: family (host order), port and address (network order), 8 zero bytes.</summary>
     public const int SockaddrInLength = 16;

@@ -2,7 +2,7 @@
  * Drives the published packetdrill adapter the way packetdrill's --so_filename mode does, without
  * packetdrill: dlopen the shared object, call packetdrill_interface_init, then play the remote
  * host of a TCP handshake through the function table (IP packets in through netdev_send, out
- * through netdev_receive) while making socket calls on the stack.
+ * through netdev_receive) while making socket calls on the stack: poll, readv, write, writev, close.
  *
  *   gcc -Wall -o dlopen_test dlopen_test.c -ldl && ./dlopen_test path/to/libustack-packetdrill.so
  *
@@ -204,6 +204,20 @@ int main(int argc, char **argv)
 	int listener = t.socket(t.userdata, AF_INET, SOCK_STREAM, IPPROTO_TCP);
 	check(listener >= 0, "socket()");
 	check(t.setsockopt(t.userdata, listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0, "setsockopt(SO_REUSEADDR)");
+	/* Option values pass through as the C structs they are. */
+	int type = 0;
+	socklen_t type_len = sizeof(type);
+	check(t.getsockopt(t.userdata, listener, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 && type == SOCK_STREAM &&
+	      type_len == sizeof(int), "getsockopt(SO_TYPE) is SOCK_STREAM");
+	struct timeval tv_set = { .tv_sec = 1, .tv_usec = 500000 }, tv_got = { 0, 0 };
+	socklen_t tv_len = sizeof(tv_got);
+	check(t.setsockopt(t.userdata, listener, SOL_SOCKET, SO_RCVTIMEO, &tv_set, sizeof(tv_set)) == 0 &&
+	      t.getsockopt(t.userdata, listener, SOL_SOCKET, SO_RCVTIMEO, &tv_got, &tv_len) == 0 &&
+	      tv_len == sizeof(tv_got) && tv_got.tv_sec == 1 && tv_got.tv_usec == 500000, "SO_RCVTIMEO round-trips a struct timeval");
+	tv_set.tv_sec = 0;
+	tv_set.tv_usec = 0;
+	check(t.setsockopt(t.userdata, listener, SOL_SOCKET, SO_RCVTIMEO, &tv_set, sizeof(tv_set)) == 0, "SO_RCVTIMEO back to forever");
+
 	struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(STACK_PORT) };
 	inet_pton(AF_INET, STACK_IP, &local.sin_addr);
 	check(t.bind(t.userdata, listener, (struct sockaddr *)&local, sizeof(local)) == 0, "bind(192.168.0.2:8080)");
@@ -247,19 +261,57 @@ int main(int argc, char **argv)
 	check(peer_len == sizeof(peer) && peer.sin_family == AF_INET && ntohs(peer.sin_port) == PEER_PORT &&
 	      strcmp(peer_text, PEER_IP) == 0, "accept() reports the peer 192.0.2.1:40000");
 
+	/* poll() through the table: the new connection is writable, not readable; a number that is
+	 * not a socket is POLLNVAL; a negative one is skipped. Timeout 0: nothing here moves the
+	 * virtual clock while poll would wait. */
+	struct pollfd pfds[3] = {
+		{ .fd = conn, .events = POLLIN | POLLOUT },
+		{ .fd = 9999, .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
+	};
+	int ready = t.poll(t.userdata, pfds, 3, 0);
+	check(ready == 2 && pfds[0].revents == POLLOUT && pfds[1].revents == POLLNVAL && pfds[2].revents == 0,
+	      "poll(): connection POLLOUT only, bad descriptor POLLNVAL, fd -1 skipped");
+
+	/* The peer sends 12 bytes; poll() sees them, readv() scatters them over two iovecs. */
+	const char hello[] = "hello, stack";
+	n = segment(packet, PEER_ISN + 1, stack_isn + 1, ACK | PSH, NULL, 0, (const uint8_t *)hello, 12);
+	check(t.netdev_send(t.userdata, packet, n) == 0, "netdev_send(12 bytes of data)");
+	struct pollfd pin = { .fd = conn, .events = POLLIN };
+	check(t.poll(t.userdata, &pin, 1, 1000) == 1 && (pin.revents & POLLIN), "poll(POLLIN) reports the data");
+	char part1[5], part2[20];
+	memset(part2, 0, sizeof(part2));
+	struct iovec rv[2] = { { part1, sizeof(part1) }, { part2, sizeof(part2) } };
+	check(t.readv(t.userdata, conn, rv, 2) == 12, "readv() over 5 + 20 bytes returns 12");
+	check(memcmp(part1, "hello", 5) == 0 && memcmp(part2, ", stack", 7) == 0, "readv() filled the first iovec, then the second");
+	got = next_packet(&t, out, sizeof(out), &s);
+	check(got && s.flags == ACK && s.ack == PEER_ISN + 13 && s.payload_len == 0, "the stack acknowledges the 12 bytes");
+	pin.revents = 0;
+	check(t.poll(t.userdata, &pin, 1, 0) == 0 && pin.revents == 0, "poll(POLLIN) after readv(): nothing left to read");
+
 	uint8_t data[100];
 	for (int i = 0; i < 100; i++)
 		data[i] = (uint8_t)(i * 7 + 1);
 	check(t.write(t.userdata, conn, data, sizeof(data)) == 100, "write() of 100 bytes returns 100");
 	got = next_packet(&t, out, sizeof(out), &s);
 	check(got && (s.flags & ACK) && !(s.flags & (SYN | FIN | RST)), "a data segment follows");
-	check(got && s.seq == stack_isn + 1 && s.ack == PEER_ISN + 1, "its seq is ISN + 1, its ack our ISN + 1");
+	check(got && s.seq == stack_isn + 1 && s.ack == PEER_ISN + 13, "its seq is ISN + 1, its ack our ISN + 13");
 	check(got && s.payload_len == 100 && memcmp(s.payload, data, 100) == 0, "it carries the 100 bytes written");
 	check(got && s.checksums_ok, "data segment checksums are valid");
 
+	/* The peer acknowledges the 100 bytes (so Nagle holds nothing back); writev() gathers two iovecs into one segment. */
+	n = segment(packet, PEER_ISN + 13, stack_isn + 101, ACK, NULL, 0, NULL, 0);
+	check(t.netdev_send(t.userdata, packet, n) == 0, "netdev_send(ACK of the 100 bytes)");
+	char w1[] = "abc", w2[] = "defg";
+	struct iovec wv[2] = { { w1, 3 }, { w2, 4 } };
+	check(t.writev(t.userdata, conn, wv, 2) == 7, "writev() of 3 + 4 bytes returns 7");
+	got = next_packet(&t, out, sizeof(out), &s);
+	check(got && s.seq == stack_isn + 101 && s.payload_len == 7 && memcmp(s.payload, "abcdefg", 7) == 0,
+	      "writev() sends one segment of the 7 bytes in iovec order");
+
 	check(t.close(t.userdata, conn) == 0, "close() of the connection");
 	got = next_packet(&t, out, sizeof(out), &s);
-	check(got && (s.flags & FIN) && s.seq == stack_isn + 101, "close() sends a FIN after the data");
+	check(got && (s.flags & FIN) && s.seq == stack_isn + 108, "close() sends a FIN after the data");
 	check(t.close(t.userdata, listener) == 0, "close() of the listener");
 	errno = 0;
 	check(t.close(t.userdata, listener) == -1 && errno == EBADF, "a second close(): -1 and errno EBADF");
