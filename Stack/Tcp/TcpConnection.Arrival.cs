@@ -116,7 +116,16 @@ public sealed partial class TcpConnection
         {
             if (sequence != receiver.Next) { ChallengeAck(now); return; }
             if (State == TcpState.SynReceived && Parent is not null) { Terminate(now, Errno.Ok); return; } // back to LISTEN: the listener lives on
-            Terminate(now, State is TcpState.SynReceived ? Errno.ECONNREFUSED : State is TcpState.Closing or TcpState.LastAck or TcpState.TimeWait ? Errno.Ok : Errno.ECONNRESET);
+            // The error the application sees is Linux's (tcp_reset): "connection refused" for an active
+            // open still in SYN-RECEIVED (RFC 9293 3.10.7.4), EPIPE in CLOSE-WAIT, ECONNRESET in every
+            // other state, CLOSING and LAST-ACK too, where RFC 9293 names no signal; none from TIME-WAIT.
+            Terminate(now, State switch
+            {
+                TcpState.SynReceived => Errno.ECONNREFUSED,
+                TcpState.CloseWait => Errno.EPIPE,
+                TcpState.TimeWait => Errno.Ok,
+                _ => Errno.ECONNRESET,
+            });
             return;
         }
 
