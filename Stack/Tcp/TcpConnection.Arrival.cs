@@ -189,9 +189,11 @@ public sealed partial class TcpConnection
             case TcpState.Closing when ourFinAcked: EnterTimeWait(now); return;
             case TcpState.LastAck when ourFinAcked: Terminate(now, Errno.Ok); return;
             case TcpState.TimeWait:
-                // A retransmitted FIN (or anything with text) is acknowledged; every segment restarts
-                // the 2 MSL timeout, as in Linux's tcp_timewait_state_process.
+                // A retransmitted FIN (or anything with text) is acknowledged, and so is a bare ACK that
+                // is not at RCV.NXT (at most twice a second); only a bare ACK at RCV.NXT is taken
+                // silently. Every segment restarts the 2 MSL timeout (Linux tcp_timewait_state_process).
                 if (length > 0) SendAck(now);
+                else if (sequence != receiver.Next) AnswerOutOfWindow(0, now);
                 RestartTimeWait(now);
                 return;
         }
