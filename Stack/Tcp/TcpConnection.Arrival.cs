@@ -101,7 +101,10 @@ public sealed partial class TcpConnection
             layer.Drop(DropReason.TcpNotAcceptable, now);
             if ((flags & TcpFlags.Rst) == 0)
             {
-                if (SackEnabled && length > 0 && sequence + length <= receiver.Next) receiver.OutOfOrder.ReportDuplicate(sequence, sequence + length); // RFC 2883
+                // RFC 2883: a duplicate is D-SACKed; not an old SYN (RFC 5961 4.2 answers it with a plain
+                // challenge ACK) nor from TIME-WAIT, whose ACKs carry no SACK blocks (both as Linux).
+                if (SackEnabled && length > 0 && sequence + length <= receiver.Next && (flags & TcpFlags.Syn) == 0 && State != TcpState.TimeWait)
+                    receiver.OutOfOrder.ReportDuplicate(sequence, sequence + length);
                 AnswerOutOfWindow(length, now);
                 if (State == TcpState.TimeWait && (flags & TcpFlags.Ack) != 0) RestartTimeWait(now); // as Linux
             }
