@@ -41,9 +41,10 @@ public sealed partial class TcpConnection
         // Third (security) does not apply. Fourth, check the SYN bit.
         if ((flags & TcpFlags.Syn) == 0) { layer.Drop(DropReason.TcpNoAck, now); return; }
 
+        int synWindow = receiver.Window; // what our SYN offered: RCV.WND until our next segment says more
         receiver.Initial = seg.Sequence;
         receiver.Next = seg.Sequence + 1;
-        receiver.AdvertisedEdge = receiver.Next;
+        receiver.AdvertisedEdge = receiver.Next + synWindow;
         Negotiate(segOptions, now);
         if (ackAcceptable)
         {
@@ -57,8 +58,10 @@ public sealed partial class TcpConnection
             // or FIN continues at the sixth step.
             Established(now);
             layer.Counters.Increment(Counter.TcpActiveOpens);
-            Output(now, forceAck: true);
-            ProcessTextAndFin(seg, seg.Sequence + 1, seg.Payload, now);
+            if (seg.Payload.Length == 0 && (flags & TcpFlags.Fin) == 0) { Output(now, forceAck: true); return; }
+            // With text or a FIN, one ACK at once covers the SYN and what followed it (not two).
+            ProcessTextAndFin(seg, seg.Sequence + 1, seg.Payload, now, ackAtOnce: true);
+            Output(now);
         }
         else
         {
@@ -240,7 +243,7 @@ public sealed partial class TcpConnection
         SendAck(now);
     }
 
-    private void ProcessTextAndFin(in TcpSegment seg, SeqNumber sequence, ReadOnlySpan<byte> payload, Instant now, bool refusedText = false)
+    private void ProcessTextAndFin(in TcpSegment seg, SeqNumber sequence, ReadOnlySpan<byte> payload, Instant now, bool refusedText = false, bool ackAtOnce = false)
     {
         bool fin = (seg.Flags & TcpFlags.Fin) != 0 && !refusedText;
         bool needAck = refusedText;
@@ -280,7 +283,7 @@ public sealed partial class TcpConnection
         }
         if (!needAck) return;
         // Every second full-sized segment is acknowledged at once; a lone one within 40 ms (RFC 1122 4.2.3.2).
-        if (mayDelay && receiver.DelayAck(now)) return;
+        if (mayDelay && !ackAtOnce && receiver.DelayAck(now)) return;
         SendAck(now);
     }
 
