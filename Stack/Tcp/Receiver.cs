@@ -32,7 +32,10 @@ internal sealed class Receiver
     public SeqNumber LastAckSent;
     public ByteRing Buffer { get; }
     public Reassembler OutOfOrder { get; }
+    /// <summary>No more reading (SHUT_RD or close()): reads end once the buffer is empty.</summary>
     public bool ReadShutdown;
+    /// <summary>Nobody will ever read (close()): arriving text is counted and thrown away.</summary>
+    public bool Discard;
 
     /// <summary>RCV.WND: what the peer may send beyond RCV.NXT, as we last told it.</summary>
     public int Window => Math.Max(0, AdvertisedEdge - Next);
@@ -55,7 +58,7 @@ internal sealed class Receiver
     /// </summary>
     public ushort WindowField(bool syn, int mss)
     {
-        long free = ReadShutdown ? Buffer.Capacity : Buffer.Free;
+        long free = Discard ? Buffer.Capacity : Buffer.Free;
         long current = Window;
         if (free - current < Math.Min(Buffer.Capacity / 2, mss)) free = current;
         if (syn)
@@ -106,10 +109,10 @@ internal sealed class Receiver
             return false;
         }
         bool holes = OutOfOrder.Count > 0;
-        int n = ReadShutdown ? payload.Length : Buffer.Write(payload);
+        int n = Discard ? payload.Length : Buffer.Write(payload);
         Next += n;
         if (n < payload.Length) truncated = true;
-        OutOfOrder.Drain(ref Next, Buffer, ReadShutdown);
+        OutOfOrder.Drain(ref Next, Buffer, Discard);
         return !holes && n >= fullSize;
     }
 

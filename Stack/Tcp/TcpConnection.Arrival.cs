@@ -41,9 +41,10 @@ public sealed partial class TcpConnection
         // Third (security) does not apply. Fourth, check the SYN bit.
         if ((flags & TcpFlags.Syn) == 0) { layer.Drop(DropReason.TcpNoAck, now); return; }
 
+        int synWindow = receiver.Window; // what our SYN offered: RCV.WND until our next segment says more
         receiver.Initial = seg.Sequence;
         receiver.Next = seg.Sequence + 1;
-        receiver.AdvertisedEdge = receiver.Next;
+        receiver.AdvertisedEdge = receiver.Next + synWindow;
         Negotiate(segOptions, now);
         if (ackAcceptable)
         {
@@ -57,8 +58,10 @@ public sealed partial class TcpConnection
             // or FIN continues at the sixth step.
             Established(now);
             layer.Counters.Increment(Counter.TcpActiveOpens);
-            Output(now, forceAck: true);
-            ProcessTextAndFin(seg, seg.Sequence + 1, seg.Payload, now);
+            if (seg.Payload.Length == 0 && (flags & TcpFlags.Fin) == 0) { Output(now, forceAck: true); return; }
+            // With text or a FIN, one ACK at once covers the SYN and what followed it (not two).
+            ProcessTextAndFin(seg, seg.Sequence + 1, seg.Payload, now, ackAtOnce: true);
+            Output(now);
         }
         else
         {
@@ -101,7 +104,10 @@ public sealed partial class TcpConnection
             layer.Drop(DropReason.TcpNotAcceptable, now);
             if ((flags & TcpFlags.Rst) == 0)
             {
-                if (SackEnabled && length > 0 && sequence + length <= receiver.Next) receiver.OutOfOrder.ReportDuplicate(sequence, sequence + length); // RFC 2883
+                // RFC 2883: a duplicate is D-SACKed; not an old SYN (RFC 5961 4.2 answers it with a plain
+                // challenge ACK) nor from TIME-WAIT, whose ACKs carry no SACK blocks (both as Linux).
+                if (SackEnabled && length > 0 && sequence + length <= receiver.Next && (flags & TcpFlags.Syn) == 0 && State != TcpState.TimeWait)
+                    receiver.OutOfOrder.ReportDuplicate(sequence, sequence + length);
                 AnswerOutOfWindow(length, now);
                 if (State == TcpState.TimeWait && (flags & TcpFlags.Ack) != 0) RestartTimeWait(now); // as Linux
             }
@@ -116,7 +122,16 @@ public sealed partial class TcpConnection
         {
             if (sequence != receiver.Next) { ChallengeAck(now); return; }
             if (State == TcpState.SynReceived && Parent is not null) { Terminate(now, Errno.Ok); return; } // back to LISTEN: the listener lives on
-            Terminate(now, State is TcpState.SynReceived ? Errno.ECONNREFUSED : State is TcpState.Closing or TcpState.LastAck or TcpState.TimeWait ? Errno.Ok : Errno.ECONNRESET);
+            // The error the application sees is Linux's (tcp_reset): "connection refused" for an active
+            // open still in SYN-RECEIVED (RFC 9293 3.10.7.4), EPIPE in CLOSE-WAIT, ECONNRESET in every
+            // other state, CLOSING and LAST-ACK too, where RFC 9293 names no signal; none from TIME-WAIT.
+            Terminate(now, State switch
+            {
+                TcpState.SynReceived => Errno.ECONNREFUSED,
+                TcpState.CloseWait => Errno.EPIPE,
+                TcpState.TimeWait => Errno.Ok,
+                _ => Errno.ECONNRESET,
+            });
             return;
         }
 
@@ -180,9 +195,11 @@ public sealed partial class TcpConnection
             case TcpState.Closing when ourFinAcked: EnterTimeWait(now); return;
             case TcpState.LastAck when ourFinAcked: Terminate(now, Errno.Ok); return;
             case TcpState.TimeWait:
-                // A retransmitted FIN (or anything with text) is acknowledged; every segment restarts
-                // the 2 MSL timeout, as in Linux's tcp_timewait_state_process.
+                // A retransmitted FIN (or anything with text) is acknowledged, and so is a bare ACK that
+                // is not at RCV.NXT (at most twice a second); only a bare ACK at RCV.NXT is taken
+                // silently. Every segment restarts the 2 MSL timeout (Linux tcp_timewait_state_process).
                 if (length > 0) SendAck(now);
+                else if (sequence != receiver.Next) AnswerOutOfWindow(0, now);
                 RestartTimeWait(now);
                 return;
         }
@@ -226,7 +243,7 @@ public sealed partial class TcpConnection
         SendAck(now);
     }
 
-    private void ProcessTextAndFin(in TcpSegment seg, SeqNumber sequence, ReadOnlySpan<byte> payload, Instant now, bool refusedText = false)
+    private void ProcessTextAndFin(in TcpSegment seg, SeqNumber sequence, ReadOnlySpan<byte> payload, Instant now, bool refusedText = false, bool ackAtOnce = false)
     {
         bool fin = (seg.Flags & TcpFlags.Fin) != 0 && !refusedText;
         bool needAck = refusedText;
@@ -266,7 +283,7 @@ public sealed partial class TcpConnection
         }
         if (!needAck) return;
         // Every second full-sized segment is acknowledged at once; a lone one within 40 ms (RFC 1122 4.2.3.2).
-        if (mayDelay && receiver.DelayAck(now)) return;
+        if (mayDelay && !ackAtOnce && receiver.DelayAck(now)) return;
         SendAck(now);
     }
 

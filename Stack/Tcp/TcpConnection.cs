@@ -264,7 +264,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
             Abort(now, Errno.Ok);
             return;
         }
-        receiver.ReadShutdown = true; // nobody will read: data that still arrives is answered with a RST
+        receiver.ReadShutdown = receiver.Discard = true; // nobody will read: data that still arrives is answered with a RST
         ShutdownWrite(now);
         if (State == TcpState.FinWait2) StartFinWait2Timer(now);
     }
@@ -284,11 +284,14 @@ public sealed partial class TcpConnection : IBoundEndpoint
         Output(now);
     }
 
-    /// <summary>shutdown(SHUT_RD): no more reading; what arrives is discarded.</summary>
+    /// <summary>
+    /// shutdown(SHUT_RD): reads end at the end of what is buffered. As in Linux, data already here
+    /// and data that still arrives stay readable (tcp_recvmsg copies queued data before it looks at
+    /// RCV_SHUTDOWN); once our FIN is out, new data gets a RST (RFC 1122 4.2.2.13, see Arrival).
+    /// </summary>
     public void ShutdownRead()
     {
         receiver.ReadShutdown = true;
-        receiver.Buffer.Release(); // what waits is discarded and nothing more will be kept
         Signal?.Invoke();
     }
 

@@ -150,6 +150,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         if ((flags & TcpFlags.Rst) != 0) return;                                               // first: ignore RST
         if ((flags & TcpFlags.Ack) != 0) { SendReset(seg.Acknowledgment, null, TcpFlags.Rst, local, remote, now); return; } // second: ACK gets RST
         if ((flags & TcpFlags.Syn) == 0) { Drop(DropReason.TcpNoAck, now); return; }            // fourth: anything else is dropped
+        if ((flags & TcpFlags.Fin) != 0) { Drop(DropReason.TcpSynFin, now); return; }          // SYN+FIN is dropped, as Linux does (RFC 9293 3.10.7.2 would queue the FIN)
         if (listener.AcceptQueueLength + PendingChildren(listener) >= listener.Backlog) { Drop(DropReason.TcpListenOverflow, now); return; }
 
         // Third: the SYN. A new connection in SYN-RECEIVED, sharing the listener's port.

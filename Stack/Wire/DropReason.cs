@@ -63,4 +63,5 @@ public enum DropReason : byte
     TcpNoAck,
     TcpPawsRejected,
     TcpIcmpOutOfWindow,
+    TcpSynFin,
 }

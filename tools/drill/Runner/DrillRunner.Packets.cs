@@ -16,6 +16,7 @@ public sealed partial class DrillRunner
     private ushort LocalPort => localPort != 0 ? localPort : config.BindPort;
     private uint remoteIsn;                 // the remote side's ISN: an inbound SYN's number as written
     private bool remoteIsnKnown;
+    private bool activeSynSent;             // our SYN is out and no SYN-ACK has answered it (SOCKET_ACTIVE_SYN_SENT)
     private uint liveLocalIsn, scriptLocalIsn; // the stack's ISN, and the number the script gave its SYN
     private readonly Dictionary<uint, uint> tsValues = new(); // script TS val on a `>` line -> the TS val really sent
     private (uint Script, uint Live)? firstTsVal;
@@ -63,8 +64,12 @@ public sealed partial class DrillRunner
     {
         var flags = FlagsOf(e);
         bool syn = (flags & TcpFlags.Syn) != 0;
-        // The remote ISN is the first SYN's number, or a SYN-ACK's (do_inbound_script_packet); SYNs carry their number as written.
-        if (syn && (!remoteIsnKnown || (flags & TcpFlags.Ack) != 0)) { remoteIsn = e.Start; remoteIsnKnown = true; }
+        // The remote ISN is the first SYN's number, or that of the SYN-ACK answering our active open
+        // (do_inbound_script_packet: only in SOCKET_ACTIVE_SYN_SENT; a later SYN-ACK, e.g. one sent
+        // into TIME-WAIT, moves nothing); SYNs carry their number as written.
+        bool synAck = syn && (flags & TcpFlags.Ack) != 0;
+        if (syn && (!remoteIsnKnown || (synAck && activeSynSent))) { remoteIsn = e.Start; remoteIsnKnown = true; }
+        if (synAck) activeSynSent = false;
         uint seq = syn ? e.Start : remoteIsn + e.Start;
         uint ackOffset = syn ? liveLocalIsn - scriptLocalIsn : liveLocalIsn;
         uint ack = (flags & TcpFlags.Ack) != 0 ? ackOffset + (e.Ack ?? 0) : e.Ack ?? 0;
@@ -315,6 +320,7 @@ public sealed partial class DrillRunner
         {
             localPort = seg.SourcePort; // an active open: the stack picked its port
             remotePort = seg.DestinationPort;
+            activeSynSent = true;
         }
         if (syn)
         {
