@@ -12,7 +12,7 @@ public static class Classifier
 {
     private sealed record Rule(string Key, string? Script, int? Line, Aspect? Aspect, Func<Difference, bool>? When, DifferenceClass Class, string Reason);
 
-    private static readonly Regex OnlyWscale = new(@"^wscale \d+ instead of wscale \d+$");
+    private static readonly Regex OnlyWscale = new(@"^wscale \d+ instead of \d+$");
     private static readonly Regex OnlyPsh = new(@"^flags (P\.|\.) instead of (P\.|\.)$");
 
     private const DifferenceClass Bug = DifferenceClass.OurBug, Policy = DifferenceClass.LinuxPolicy, Deviation = DifferenceClass.LinuxDeviation;
@@ -102,6 +102,7 @@ public static class Classifier
         new("zero-window-probe", "rfc5681-window-probe-answers-are-not-duplicate-acks-newreno", null, Aspect.Segment, null, Deviation, ZeroWindowProbe),
         new("zero-window-probe", "rfc5681-window-probe-answers-are-not-duplicate-acks-sack", null, Aspect.Segment, null, Deviation, ZeroWindowProbe),
         new("tail-loss-probe", "rfc5681-window-probe-answers-are-not-duplicate-acks-sack", null, Aspect.Extra, null, Policy, TailLossProbe),
+        new("tail-loss-probe", "simultaneous-open", null, Aspect.Extra, d => d.UserStack == "(nothing more)", Policy, TailLossProbe),
         new("autocork-tail", "rfc6691-sack-option-shortens-the-data-segment", null, Aspect.Extra, null, Policy,
             "Linux holds the 24-byte tail of the write (autocorking: a small segment waits while earlier ones are still " +
             "queued below TCP) and sends it ~200 ms later with its tail loss probe, where UserStack sends it at once (no small " +

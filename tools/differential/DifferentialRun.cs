@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using UserStack.Tests.Packetdrill;
+using UserStack.Drill;
+using UserStack.Drill.Language;
 
 namespace UserStack.Differential;
 
@@ -17,9 +18,10 @@ public sealed record DifferentialOptions
 }
 
 /// <summary>
-/// The differential mode (issue 7): every script runs on UserStack (ScriptRunner, virtual clock)
-/// and on the Linux kernel (KernelScriptRunner, real time, a namespace of its own per script),
-/// and every difference is classified (Classifier).
+/// The differential mode (issue 7): every script runs on UserStack (DrillRunner, through the real
+/// socket API on a virtual clock) and on the Linux kernel (KernelScriptRunner, real time, a
+/// namespace of its own per script), both with packetdrill's meaning of the script
+/// (UserStack.Drill's parser and TcpNumbering), and every difference is classified (Classifier).
 /// </summary>
 public static class DifferentialRun
 {
@@ -49,36 +51,59 @@ public static class DifferentialRun
     {
         var name = Path.GetFileNameWithoutExtension(file);
         var text = File.ReadAllText(file);
-        double length = LastTime(text);
+        Script parsed;
+        try
+        {
+            parsed = Parser.Parse(text);
+            KernelScriptRunner.Configure(parsed);
+        }
+        catch (Exception e) when (e is ScriptSyntaxException or NotSupportedException)
+        {
+            return new ScriptOutcome(name, $"cannot be played against the kernel: {e.Message}", null, [], 0, "");
+        }
+        double length = LastTime(parsed);
         if (length > maxSeconds)
             return new ScriptOutcome(name, $"needs {length:0} s of real time (limit {maxSeconds:0} s; --max-script-seconds raises it)", null, [], 0, "");
 
-        // What UserStack does: the script itself, as long as it passes (it does in the test suite).
-        string? userStackFailure = null;
-        try { new ScriptRunner().Run(text); }
-        catch (ScriptFailure f) { userStackFailure = f.Message.Split('\n')[0]; }
+        // What UserStack does: the script itself through DrillRunner, as long as it passes (it does in the test suite).
+        var drill = DrillRun.RunFile(file);
+        string? userStackFailure = drill.Verdict == UserStack.Drill.Verdict.Pass ? null : $"{drill.Verdict}: {drill.Message}";
 
         var watch = Stopwatch.StartNew();
         using var scene = KernelScene.Start();
         var runner = new KernelScriptRunner(scene, name);
-        scene.Namespace.RunInside(() => { runner.Run(text); return 0; });
+        string? unsupported = null;
+        scene.Namespace.RunInside(() =>
+        {
+            try { runner.Run(text); }
+            catch (Exception e) when (e is NotSupportedException or DrillUnsupported) { unsupported = e.Message; }
+            return 0;
+        });
+        if (unsupported is not null)
+            return new ScriptOutcome(name, $"cannot be played against the kernel: {unsupported}", userStackFailure, [], watch.Elapsed.TotalSeconds, runner.Log);
         var differences = runner.Differences.ToList();
         foreach (var d in differences) d.Verdict = Classifier.Classify(d);
         return new ScriptOutcome(name, null, userStackFailure, differences, watch.Elapsed.TotalSeconds, runner.Log);
     }
 
-    /// <summary>The time of a script's last line, in seconds from its start.</summary>
-    public static double LastTime(string text)
+    /// <summary>
+    /// The script time of a script's last line, in seconds from its start (relative times added up
+    /// as written; the real run re-anchors them on when events happened, which is about as long).
+    /// </summary>
+    public static double LastTime(Script script)
     {
         double time = 0, latest = 0;
-        foreach (var e in ScriptParser.Parse(text))
+        foreach (var e in script.Events)
         {
-            if (e.Time.Any) continue;
-            time = e.Time.Relative ? time + e.Time.Seconds : e.Time.Seconds;
+            if (e.Time.Kind == TimeKind.Any) continue;
+            bool range = e.Time.Kind is TimeKind.AbsoluteRange or TimeKind.RelativeRange;
+            time = (e.Time.IsRelative ? time : 0) + (range ? e.Time.End : e.Time.Start) / 1e6;
             latest = Math.Max(latest, time);
         }
         return latest;
     }
+
+    public static double LastTime(string text) => LastTime(Parser.Parse(text));
 
     internal static string Seconds(double s) => s.ToString("0.0", CultureInfo.InvariantCulture);
 }

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using UserStack.Drivers.Tap;
-using UserStack.Tests.Packetdrill;
+using UserStack.Drill;
 using UserStack.Tools.Scene;
 using UserStack.Wire;
 
@@ -13,7 +13,7 @@ internal readonly record struct KernelFrame(double At, byte[] Bytes);
 /// <summary>
 /// The kernel side of one script, in a network namespace of its own (DESIGN.md, "Safety of the
 /// network"): a TAP whose kernel side is the script's local host, 192.168.0.1/24 with the MAC
-/// ScriptRunner gives UserStack, and a default route to the script's remote host 192.0.2.1 via
+/// DrillRunner gives UserStack, and a default route to the script's remote host 192.0.2.1 via
 /// the gateway 192.168.0.2, whose MAC is a permanent neighbour entry (we also answer ARP for it).
 /// This process holds the TAP: it writes the script's `&lt;` segments and reads what the kernel
 /// sends. Dispose closes the TAP and deletes the namespace; nothing is configured outside it.
@@ -22,6 +22,9 @@ internal sealed class KernelScene : IDisposable
 {
     public static readonly MacAddress KernelMac = MacAddress.Parse("02:00:00:00:00:01");
     public static readonly MacAddress GatewayMac = MacAddress.Parse("02:00:00:00:00:02");
+    private static readonly DrillConfig Defaults = new(new DrillSettings());
+    /// <summary>packetdrill's default addresses, as DrillRunner uses them: the kernel is the local host.</summary>
+    public static readonly Ipv4Address LocalIp = Defaults.LocalIp, RemoteIp = Defaults.RemoteIp, GatewayIp = Defaults.GatewayIp;
 
     /// <summary>
     /// The namespace's sysctls (per namespace in this kernel). Timestamps, SACK, D-SACK and window
@@ -84,10 +87,10 @@ internal sealed class KernelScene : IDisposable
             device = TapDevice.Open(tapName);
             ns.Adopt(device.Name);
             ns.Ip("link", "set", device.Name, "address", KernelMac.ToString(), "mtu", "1500");
-            ns.Ip("addr", "add", $"{ScriptRunner.LocalAddress}/24", "dev", device.Name);
+            ns.Ip("addr", "add", $"{LocalIp}/24", "dev", device.Name);
             ns.Ip("link", "set", device.Name, "up");
-            ns.Ip("neigh", "replace", ScriptRunner.Gateway.ToString(), "lladdr", GatewayMac.ToString(), "dev", device.Name, "nud", "permanent");
-            ns.Ip("route", "add", "default", "via", ScriptRunner.Gateway.ToString(), "dev", device.Name);
+            ns.Ip("neigh", "replace", GatewayIp.ToString(), "lladdr", GatewayMac.ToString(), "dev", device.Name, "nud", "permanent");
+            ns.Ip("route", "add", "default", "via", GatewayIp.ToString(), "dev", device.Name);
             var scene = new KernelScene(device, ns);
             device.Start(scene.OnFrame);
             scene.CheckLink();
@@ -109,10 +112,18 @@ internal sealed class KernelScene : IDisposable
     {
         for (int attempt = 0; attempt < 20 && OtherFrames == 0; attempt++)
         {
-            device.Send(Tests.Support.Frames.Arp(ArpOperation.Request, GatewayMac, ScriptRunner.Gateway, MacAddress.Zero, ScriptRunner.LocalAddress));
+            device.Send(Arp(ArpOperation.Request, GatewayMac, GatewayIp, MacAddress.Zero, LocalIp));
             Thread.Sleep(50);
         }
         if (OtherFrames == 0) throw new InvalidOperationException($"the kernel in {Namespace.Name} does not answer ARP on the TAP");
+    }
+
+    private static byte[] Arp(ArpOperation op, MacAddress senderMac, Ipv4Address senderIp, MacAddress targetMac, Ipv4Address targetIp)
+    {
+        var frame = new byte[EthernetFrame.MinimumLength];
+        new EthernetRepr(op == ArpOperation.Request ? MacAddress.Broadcast : targetMac, senderMac, EtherType.Arp).Write(frame);
+        new ArpRepr(op, senderMac, senderIp, targetMac, targetIp).Write(frame.AsSpan(EthernetFrame.HeaderLength));
+        return frame;
     }
 
     private void OnFrame(ReadOnlySpan<byte> frame)
@@ -125,8 +136,8 @@ internal sealed class KernelScene : IDisposable
         }
         OtherFrames++;
         if (frame.Length >= 42 && frame[12] == 0x08 && frame[13] == 0x06 && ArpPacket.TryRead(frame[14..], out var arp, out _)
-            && arp.Operation == ArpOperation.Request && arp.TargetProtocolAddress == ScriptRunner.Gateway)
-            device.Send(Tests.Support.Frames.Arp(ArpOperation.Reply, GatewayMac, ScriptRunner.Gateway, arp.SenderHardwareAddress, arp.SenderProtocolAddress));
+            && arp.Operation == ArpOperation.Request && arp.TargetProtocolAddress == GatewayIp)
+            device.Send(Arp(ArpOperation.Reply, GatewayMac, GatewayIp, arp.SenderHardwareAddress, arp.SenderProtocolAddress));
     }
 
     /// <summary>The next TCP frame the kernel sent, waiting until <paramref name="deadline"/> (scene seconds) at most.</summary>

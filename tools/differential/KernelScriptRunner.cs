@@ -1,50 +1,54 @@
+using System.Buffers.Binary;
+using System.Globalization;
 using System.Text;
-using UserStack.Tcp;
-using UserStack.Tests.Packetdrill;
+using UserStack.Drill;
+using UserStack.Drill.Language;
+using UserStack.Sockets.Api;
 using UserStack.Transport;
 using UserStack.Wire;
 
 namespace UserStack.Differential;
 
 /// <summary>
-/// Plays one packetdrill-language script against the Linux kernel the way ScriptRunner plays it
-/// against UserStack: the same parser, the same addresses and ports (local 192.168.0.1:8080,
-/// remote 192.0.2.1:51000, or 192.0.2.1:8080 after a connect), the remote ISN 1,000,000, seq and
-/// ack relative to each side's ISN (the kernel's learned from its first SYN or RST), sack edges
-/// and TS ecr mapped with ScriptRunner.ToWire, options compared with ScriptRunner.CompareOptions.
-/// Unlike ScriptRunner it does not stop at the first difference: each `&gt;` line is matched with
+/// Plays one packetdrill script against the Linux kernel with the meaning DrillRunner gives it on
+/// UserStack: the same parser (UserStack.Drill.Language), packetdrill's default addresses and ports
+/// (local 192.168.0.1:8080, remote 192.0.2.1:51000, or the kernel's ephemeral port to 8080 after a
+/// connect), and the same script-to-live numbering (<see cref="TcpNumbering"/>): the remote ISN is
+/// the first inbound SYN's number as written, the kernel's ISN is learned from each SYN it sends,
+/// ACK only from `.`, options built and compared in wire order, sack edges relative to the ISNs, a
+/// TS ecr mapped to the TS val the kernel really sent on the `&gt;` line that named it. Relative
+/// times count, as packetdrill's, from when the previous event really happened (two inbound
+/// packets in a row from each other's script times).
+/// Unlike DrillRunner it does not stop at the first difference: each `&gt;` line is matched with
 /// what the kernel sent (segments it sent in between are "extra", a line with nothing is
 /// "missing"), every difference is recorded, and the conversation goes on. Time is real: a line
-/// runs at the script's time from the start (late lines run at once), a `&gt;` line waits up to
-/// <see cref="Late"/> past its time for the kernel's segment.
+/// runs at its time (late lines run at once), a `&gt;` line waits up to <see cref="Late"/> past
+/// its time for the kernel's segment.
 /// </summary>
 internal sealed class KernelScriptRunner
 {
-    private const uint RemoteIsn = 1_000_000;
-    private const ushort ServerPort = 8080;
-    private const ushort RemoteEphemeralPort = 51000;
     /// <summary>How far from the script's time a segment may be and still be on time (real time: scheduling jitter on a busy 2-core machine).</summary>
     public static double Tolerance { get; set; } = 0.05;
     /// <summary>How long past its time a `&gt;` line waits for the kernel.</summary>
     public static double Late { get; set; } = 0.25;
     /// <summary>How long a call that the script expects to succeed retries EAGAIN (the kernel works asynchronously to this thread).</summary>
     private const double CallRetry = 0.2;
+    private const ushort RemoteEphemeralPort = 51000;
 
     private readonly KernelScene scene;
     private readonly string script;
     private readonly List<Difference> differences = [];
     private readonly StringBuilder log = new();
-    private readonly Dictionary<int, int> descriptors = []; // script fd -> kernel fd
-    private readonly Dictionary<uint, uint> sentTimestamps = [];
+    private readonly Dictionary<long, int> descriptors = []; // script fd -> kernel fd
     private readonly List<KernelFrame> pending = [];
+    private DrillConfig config = new(new DrillSettings());
+    private TcpNumbering numbers = null!;
     private List<ScriptEvent> events = [];
     private int index;
     private double start, lastInjection;
-    /// <summary>How late (real time) the last `&lt;` line or call ran after its script time: the kernel's answers are that late too.</summary>
+    /// <summary>How late (real time) the last `&lt;` line or call ran after its script time: the kernel's answers to absolute-time lines are that late too.</summary>
     private double lag;
-    private uint? localIsn;
-    private ushort localPort = ServerPort, remotePort = RemoteEphemeralPort;
-    private int nextDescriptor = 3;
+    private ushort localPort, remotePort = RemoteEphemeralPort;
 
     public KernelScriptRunner(KernelScene scene, string script)
     {
@@ -55,31 +59,59 @@ internal sealed class KernelScriptRunner
     public IReadOnlyList<Difference> Differences => differences;
     public string Log => log.ToString();
 
+    /// <summary>
+    /// The script's configuration as DrillRunner reads it (its option lines); a script that needs
+    /// addresses other than the ones the scene gives the kernel cannot be played here.
+    /// </summary>
+    public static DrillConfig Configure(Script parsed)
+    {
+        var config = new DrillConfig(new DrillSettings());
+        foreach (var o in parsed.Options) config.Apply(o);
+        if (config.Unsupported is var (line, construct)) throw new NotSupportedException($"line {line}: {construct}");
+        if (config.LocalIp != KernelScene.LocalIp || config.RemoteIp != KernelScene.RemoteIp || config.GatewayIp != KernelScene.GatewayIp)
+            throw new NotSupportedException("the script sets its own addresses; the kernel's scene has packetdrill's defaults");
+        return config;
+    }
+
     /// <summary>Runs the script; must be called on a thread inside the scene's namespace (socket() creates kernel sockets there).</summary>
     public void Run(string text)
     {
-        events = ScriptParser.Parse(text);
+        var parsed = Parser.Parse(text);
+        config = Configure(parsed);
+        numbers = new TcpNumbering(config, new HashSet<string>());
+        localPort = config.BindPort;
+        events = parsed.Events.ToList();
         start = scene.Now + 0.02;
-        double last = 0;
+        double lastAt = 0, lastHappened = 0;
+        ScriptEvent? previous = null;
         try
         {
             for (index = 0; index < events.Count; index++)
             {
                 var e = events[index];
-                double at = e.Time.Any ? Math.Max(last, scene.Now - start) : e.Time.Relative ? last + e.Time.Seconds : e.Time.Seconds;
-                if (e is PacketEvent { Inbound: false } expected) Expect(expected, at, at - last);
+                var (at, atEnd) = When(e, previous, lastAt, lastHappened);
+                double gap = at - lastAt;
+                if (e is PacketEvent { Direction: Direction.Outbound } expected)
+                    lastHappened = Expect(expected, at, atEnd, gap, e.Time.IsRelative ? 0 : lag);
                 else
                 {
                     scene.SleepUntil(start + at);
                     Extras(start + at, e);
                     lag = Math.Max(0, Since(scene.Now) - at);
-                    if (e is PacketEvent inbound) Inject(inbound);
-                    else if (e is IcmpEvent icmp) InjectIcmp(icmp);
-                    else Call((CallEvent)e);
+                    switch (e)
+                    {
+                        case TcpPacketEvent inbound: Inject(inbound); break;
+                        case IcmpPacketEvent icmp: InjectIcmp(icmp); break;
+                        case SyscallEvent call: Call(call); break;
+                        case CommandEvent or CodeEvent: log.AppendLine($"{Since(scene.Now):0.000} skipped {Body(e)}"); break;
+                        default: throw new NotSupportedException($"line {e.Line}: the differential runner does not play {e.GetType().Name} lines");
+                    }
+                    lastHappened = Since(scene.Now);
                 }
-                last = at;
+                lastAt = at;
+                previous = e;
             }
-            scene.SleepUntil(Math.Max(start + last + lag + Late, scene.Now));
+            scene.SleepUntil(Math.Max(start + lastHappened + Late, scene.Now));
             Extras(scene.Now, null);
         }
         finally
@@ -88,13 +120,37 @@ internal sealed class KernelScriptRunner
         }
     }
 
+    /// <summary>
+    /// packetdrill's adjust_relative_event_times, in seconds from the start: a relative time counts
+    /// from when the previous event really happened, or from the previous inbound packet's script
+    /// time when both are inbound packets; `*` is now.
+    /// </summary>
+    private (double At, double AtEnd) When(ScriptEvent e, ScriptEvent? previous, double lastAt, double lastHappened)
+    {
+        var t = e.Time;
+        if (t.Kind == TimeKind.Any) { double now = Math.Max(lastHappened, Since(scene.Now)); return (now, now); }
+        long end = t.Kind is TimeKind.AbsoluteRange or TimeKind.RelativeRange ? t.End : t.Start;
+        if (t.Kind is TimeKind.Absolute or TimeKind.AbsoluteRange) return (t.Start / 1e6, end / 1e6);
+        bool anchored = previous is PacketEvent { Direction: Direction.Inbound } && e is PacketEvent { Direction: Direction.Inbound };
+        double offset = anchored ? lastAt : lastHappened;
+        return (offset + t.Start / 1e6, offset + end / 1e6);
+    }
+
     private void Add(ScriptEvent e, Aspect aspect, string linux, string detail)
     {
-        differences.Add(new Difference(script, e.Line, aspect, e.Text, linux, detail));
+        differences.Add(new Difference(script, e.Line, aspect, Body(e), linux, detail));
         log.AppendLine($"  line {e.Line}: {aspect}: {detail}  [linux: {linux}]");
     }
 
     private double Since(double sceneTime) => sceneTime - start;
+
+    /// <summary>A line's text without its time (the table shows what the script says happens, the log when).</summary>
+    private static string Body(ScriptEvent e)
+    {
+        var text = e.Text.Trim();
+        int space = text.IndexOfAny([' ', '\t']);
+        return space < 0 ? text : text[space..].TrimStart();
+    }
 
     /// <summary>Segments the kernel sent before a `&lt;` line or a call (or after the last line) that no `&gt;` line took.</summary>
     private void Extras(double until, ScriptEvent? next)
@@ -119,31 +175,34 @@ internal sealed class KernelScriptRunner
     /// Linux's timer wheel fires a timer up to 1/8 of its length late, by design (kernel/time/timer.c:
     /// the granularity of a level is 1/8 of its range): a line that follows the previous one by
     /// <paramref name="gap"/> seconds (a timer: RTO, persist, keepalive) may come that much later.
+    /// It is also packetdrill's own 12.5% tolerance of the gap.
     /// </summary>
     private static double Slack(double gap) => Math.Max(0, gap) / 8;
 
-    private void Expect(PacketEvent e, double at, double gap)
+    /// <summary>Matches a `&gt;` line with what the kernel sent; returns when it happened (its script time if it did not).</summary>
+    private double Expect(PacketEvent e, double at, double atEnd, double gap, double lag)
     {
+        if (e is not TcpPacketEvent tcp) throw new NotSupportedException($"line {e.Line}: only TCP is compared (an outbound {e.GetType().Name})");
         double slack = Slack(gap);
         // Wait for this line's segment; once the kernel has sent something else, only a little longer.
-        double deadline = start + at + lag + Late + slack;
-        while (!pending.Any(f => KeyMatches(f, e)))
+        double deadline = start + atEnd + lag + Late + slack;
+        while (!pending.Any(f => KeyMatches(f, tcp)))
         {
-            double until = pending.Count == 0 ? deadline : Math.Min(deadline, Math.Max(pending[^1].At + 0.05, start + at + lag + Tolerance + slack));
+            double until = pending.Count == 0 ? deadline : Math.Min(deadline, Math.Max(pending[^1].At + 0.05, start + atEnd + lag + Tolerance + slack));
             if (!scene.TryTake(until, out var frame)) break;
             pending.Add(frame);
         }
 
-        int match = pending.FindIndex(f => KeyMatches(f, e));
+        int match = pending.FindIndex(f => KeyMatches(f, tcp));
         if (match < 0 && pending.Count > 0 && LaterLineMatches(pending[0]) is { } later)
         {
             Add(e, Aspect.Missing, "nothing", $"Linux sent nothing here; its next segment ({Describe(pending[0].Bytes)}) is line {later}'s");
-            return;
+            return at;
         }
         if (match < 0 && pending.Count == 0)
         {
-            Add(e, Aspect.Missing, "nothing", $"Linux sent nothing by {at + lag + Late + slack:0.000}");
-            return;
+            Add(e, Aspect.Missing, "nothing", $"Linux sent nothing by {atEnd + lag + Late + slack:0.000}");
+            return at;
         }
         if (match > 0)
         {
@@ -153,90 +212,112 @@ internal sealed class KernelScriptRunner
         }
         var p = pending[0];
         pending.RemoveAt(0);
-        Compare(e, at, slack, p);
+        Compare(tcp, at, atEnd, slack, lag, p);
+        return Since(p.At);
     }
 
-    /// <summary>Flags, relative seq, length and relative ack agree (window and options aside).</summary>
-    private bool KeyMatches(KernelFrame f, PacketEvent e)
+    /// <summary>Flags (PSH aside), relative seq, length and relative ack agree, as TcpNumbering maps them (window and options aside).</summary>
+    private bool KeyMatches(KernelFrame f, TcpPacketEvent e)
     {
         if (!TryRead(f.Bytes, out var seg)) return false;
+        var flags = TcpNumbering.FlagsOf(e);
         // PSH aside: it is advisory (RFC 9293 3.9.1), and a PSH difference is still reported by Compare.
-        if ((seg.Flags & ~TcpFlags.Psh) != (e.Flags & ~TcpFlags.Psh) || seg.PayloadLength != e.Length) return false;
-        if (e.Ack is { } ack && seg.Acknowledgment.Value - RemoteIsn != ack) return false;
-        if (localIsn is null) return (e.Flags & (TcpFlags.Syn | TcpFlags.Rst)) != 0;
-        return seg.Sequence.Value - localIsn.Value == e.Start;
+        if ((seg.Flags & ~TcpFlags.Psh) != (flags & ~TcpFlags.Psh) || seg.Length != e.Length) return false;
+        if (!numbers.AckMatches(seg.Flags, seg.Ack, flags, e)) return false;
+        // A SYN's number is the kernel's ISN: it teaches it rather than being checked.
+        return (seg.Flags & TcpFlags.Syn) != 0 || numbers.SequenceMatches(seg.Flags, seg.Seq, e);
     }
 
     /// <summary>The line of a later `&gt;` in the run of `&gt;` lines that follows, if the frame is that one's.</summary>
     private int? LaterLineMatches(KernelFrame f)
     {
-        for (int i = index + 1; i < events.Count && events[i] is PacketEvent { Inbound: false } later; i++)
-            if (KeyMatches(f, later)) return later.Line;
+        for (int i = index + 1; i < events.Count && events[i] is PacketEvent { Direction: Direction.Outbound } later; i++)
+            if (later is TcpPacketEvent tcp && KeyMatches(f, tcp)) return later.Line;
         return null;
     }
 
-    private void Compare(PacketEvent e, double at, double slack, KernelFrame p)
+    private void Compare(TcpPacketEvent e, double at, double atEnd, double slack, double lag, KernelFrame p)
     {
+        if (!TryRead(p.Bytes, out var seg)) { Add(e, Aspect.Segment, $"{Describe(p.Bytes)} at {Since(p.At):0.000}", "Linux sent a segment our parser refuses"); return; }
+        // The ISN first, as DrillRunner does: a SYN's number tells it, and the segment is then described in the script's terms.
+        numbers.LearnOutbound(seg.Flags, seg.Seq, e);
+        if ((seg.Flags & TcpFlags.Syn) != 0 && (seg.Flags & TcpFlags.Ack) == 0) localPort = seg.SourcePort; // an active open: the kernel's port
         string linux = $"{Describe(p.Bytes)} at {Since(p.At):0.000}";
-        if (!TryRead(p.Bytes, out var seg)) { Add(e, Aspect.Segment, linux, "Linux sent a segment our parser refuses"); return; }
-        if ((e.Flags & (TcpFlags.Syn | TcpFlags.Rst)) != 0 && localIsn is null) localIsn = seg.Sequence.Value - e.Start;
-        uint isn = localIsn ?? seg.Sequence.Value;
+        var flags = TcpNumbering.FlagsOf(e);
         var problems = new List<string>();
-        if (seg.Flags != e.Flags) problems.Add($"flags {Flags(seg.Flags)} instead of {Flags(e.Flags)}");
-        if (!ScriptRunner.SequenceMatches(seg, isn, e.Start)) problems.Add($"seq {seg.Sequence.Value - isn} instead of {e.Start}");
-        if (seg.PayloadLength != e.Length) problems.Add($"{seg.PayloadLength} bytes instead of {e.Length}");
-        if (e.Ack is { } ack && seg.Acknowledgment.Value - RemoteIsn != ack) problems.Add($"ack {seg.Acknowledgment.Value - RemoteIsn} instead of {ack}");
+        if (seg.Flags != flags) problems.Add($"flags {TcpNumbering.FlagText(seg.Flags)} instead of {TcpNumbering.FlagText(flags)}");
+        if (!numbers.SequenceMatches(seg.Flags, seg.Seq, e)) problems.Add($"seq {numbers.SeqInScript(seg.Flags, seg.Seq)} instead of {e.Start}");
+        if (seg.Length != e.Length) problems.Add($"{seg.Length} bytes instead of {e.Length}");
+        if (!numbers.AckMatches(seg.Flags, seg.Ack, flags, e)) problems.Add($"ack {numbers.AckInScript(seg.Flags, seg.Ack)} instead of {e.Ack ?? 0}");
+        if (seg.Urgent != (e.Urgent ?? 0)) problems.Add($"urg {seg.Urgent} instead of {e.Urgent ?? 0}");
         if (problems.Count > 0) Add(e, Aspect.Segment, linux, string.Join("; ", problems));
         if (e.Window is { } win && seg.Window != win) Add(e, Aspect.Window, linux, $"win {seg.Window} instead of {win}");
-        if (e.Options is { } o && ScriptRunner.CompareOptions(o, seg.Options, RemoteIsn) is { Count: > 0 } optionProblems)
-            Add(e, Aspect.Options, linux, string.Join("; ", optionProblems));
-        // On time within the tolerance, counted from when the line that it answers really ran (lag).
-        double offset = Since(p.At) - at, late = offset - lag;
-        if (late > Tolerance + slack || offset < -Tolerance)
-            Add(e, Aspect.Timing, linux, $"sent at {Since(p.At):0.000}, the script's time is {at:0.000} ({(offset > 0 ? "+" : "")}{offset * 1000:0} ms{(lag > 0.001 ? $", our lag {lag * 1000:0} ms" : "")})");
-        if (e.Options?.Timestamps is { } script && seg.Options.Timestamps is { } wire) sentTimestamps[script.Value] = wire.Value;
-        log.AppendLine($"{at:0.000} {(problems.Count == 0 ? "ok  " : "diff")} {e.Text}   [linux: {linux}]");
+        if (e.Options is { } expected)
+        {
+            var optionProblems = new List<string>();
+            numbers.CompareOptions(expected, seg.Options, (seg.Flags & TcpFlags.Syn) != 0, optionProblems);
+            if (optionProblems.Count > 0) Add(e, Aspect.Options, linux, string.Join("; ", optionProblems));
+        }
+        // On time within the tolerance (and the gap's eighth), counted from when the line's time is anchored.
+        double sent = Since(p.At), early = at - sent, late = sent - atEnd - lag;
+        if (late > Tolerance + slack || early > Tolerance + slack)
+        {
+            double offset = sent - at;
+            Add(e, Aspect.Timing, linux, $"sent at {sent:0.000}, the script's time is {at:0.000} ({(offset > 0 ? "+" : "")}{offset * 1000:0} ms{(lag > 0.001 ? $", our lag {lag * 1000:0} ms" : "")})");
+        }
+        log.AppendLine($"{at:0.000} {(problems.Count == 0 ? "ok  " : "diff")} {Body(e)}   [linux: {linux}]");
     }
 
     // ---- `<` lines ------------------------------------------------------------------------------
 
-    private void Inject(PacketEvent e)
+    private void Inject(TcpPacketEvent e)
     {
-        uint ack = 0;
-        if ((e.Flags & TcpFlags.Ack) != 0)
+        if (e.Outer.Count > 0) throw new NotSupportedException($"line {e.Line}: {e.Outer[0].Kind} encapsulation");
+        var (source, destination) = e.Ports is { } ports ? ((ushort)ports.Source, (ushort)ports.Destination) : (remotePort, localPort);
+        byte[] segment;
+        try { segment = numbers.BuildInbound(e, source, destination, KernelScene.RemoteIp, KernelScene.LocalIp); }
+        catch (DrillFailure f)
         {
-            localIsn ??= 0; // before the kernel has sent a SYN (an ACK to a closed port), as ScriptRunner
-            ack = localIsn.Value + (e.Ack ?? 0);
+            // A TS ecr that names a `>` line Linux did not send: DrillRunner would fail the script here; the conversation cannot go on as written.
+            Add(e, Aspect.Segment, "nothing to echo", $"cannot build the segment: {f.Message}");
+            return;
         }
-        var options = e.Options is { } o ? ScriptRunner.ToWire(o, localIsn ?? 0, sentTimestamps) : default;
-        var repr = new TcpRepr(remotePort, localPort, new SeqNumber(RemoteIsn + e.Start), new SeqNumber(ack), e.Flags, e.Window ?? 65535, 0, options, e.Length);
-        var segment = new byte[repr.Length];
-        repr.Write(segment, ScriptRunner.RemoteAddress, ScriptRunner.LocalAddress);
         Send(IpProtocol.Tcp, segment);
-        log.AppendLine($"{Since(scene.Now):0.000} sent {e.Text}");
+        log.AppendLine($"{Since(scene.Now):0.000} sent {Body(e)}");
     }
 
-    /// <summary>An ICMP error quoting a segment the kernel sent, as ScriptRunner builds it (RFC 792).</summary>
-    private void InjectIcmp(IcmpEvent e)
+    /// <summary>An ICMP error quoting a segment the kernel sent, as DrillRunner builds it (RFC 792): the quoted seq counts from the kernel's ISN.</summary>
+    private void InjectIcmp(IcmpPacketEvent e)
     {
-        uint isn = localIsn ?? 0;
+        var (type, code) = (e.Type, e.Code) switch
+        {
+            ("unreachable" or "dest_unreachable", var c) => (IcmpType.DestinationUnreachable, c switch
+            {
+                "net_unreachable" => 0, "host_unreachable" => 1, "protocol_unreachable" => 2, "port_unreachable" => 3,
+                "frag_needed" => 4, "source_route_failed" => 5,
+                _ => throw new NotSupportedException($"line {e.Line}: ICMP unreachable code '{c}'"),
+            }),
+            ("time_exceeded", _) => (IcmpType.TimeExceeded, 0),
+            var (t, c) => throw new NotSupportedException($"line {e.Line}: ICMP '{t} {c}'"),
+        };
+        var quote = e.Quote ?? new IcmpQuote("tcp", 0, 0, 0);
         var quoted = new byte[Ipv4Repr.HeaderLength + 8];
-        new Ipv4Repr(ScriptRunner.LocalAddress, ScriptRunner.RemoteAddress, IpProtocol.Tcp, (int)(e.End - e.Start) + 20).Write(quoted);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quoted.AsSpan(20), localPort);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(quoted.AsSpan(22), remotePort);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(quoted.AsSpan(24), isn + e.Start);
+        new Ipv4Repr(KernelScene.LocalIp, KernelScene.RemoteIp, IpProtocol.Tcp, (int)quote.Length + 20).Write(quoted);
+        BinaryPrimitives.WriteUInt16BigEndian(quoted.AsSpan(20), localPort);
+        BinaryPrimitives.WriteUInt16BigEndian(quoted.AsSpan(22), remotePort);
+        BinaryPrimitives.WriteUInt32BigEndian(quoted.AsSpan(24), numbers.LiveLocalIsn + quote.Start);
         var message = new byte[IcmpPacket.HeaderLength + quoted.Length];
         quoted.CopyTo(message, IcmpPacket.HeaderLength);
-        new IcmpRepr(e.Type, e.Code, e.Mtu ?? 0u, quoted.Length).Write(message);
+        new IcmpRepr(type, (byte)code, (uint)(e.Mtu ?? 0), quoted.Length).Write(message);
         Send(IpProtocol.Icmp, message);
-        log.AppendLine($"{Since(scene.Now):0.000} sent {e.Text}");
+        log.AppendLine($"{Since(scene.Now):0.000} sent {Body(e)}");
     }
 
     private ushort ipId = 1;
 
     private void Send(IpProtocol protocol, byte[] payload)
     {
-        var ip = new Ipv4Repr(ScriptRunner.RemoteAddress, ScriptRunner.LocalAddress, protocol, payload.Length, 64, ipId++);
+        var ip = new Ipv4Repr(KernelScene.RemoteIp, KernelScene.LocalIp, protocol, payload.Length, 64, ipId++);
         var frame = new byte[Math.Max(EthernetRepr.HeaderLength + ip.TotalLength, 60)];
         new EthernetRepr(KernelScene.KernelMac, KernelScene.GatewayMac, EtherType.Ipv4).Write(frame);
         ip.Write(frame.AsSpan(EthernetRepr.HeaderLength));
@@ -247,109 +328,107 @@ internal sealed class KernelScriptRunner
 
     // ---- calls ----------------------------------------------------------------------------------
 
-    private void Call(CallEvent c)
+    private void Call(SyscallEvent c)
     {
+        if (c.IsBlocking) throw new NotSupportedException($"line {c.Line}: blocking calls (START...END) are not played against the kernel");
+        var a = c.Arguments;
+        long? expected = c.Result is EllipsisExpression ? null : Number(c.Result);
         (long result, int errno) = c.Name switch
         {
-            "socket" => Socket(),
-            "fcntl" => (0, 0), // every kernel socket here is non-blocking already, as the runner's
+            "socket" => Descriptor(expected, KernelSockets.Socket(), congestion: true),
+            "fcntl" => (0, 0), // every kernel socket here is non-blocking already
             "setsockopt" => SetSockOpt(c),
-            "bind" => KernelSockets.Bind(Fd(c), 0, ServerPort),
-            "listen" => KernelSockets.Listen(Fd(c), int.Parse(c.Arguments[1])),
-            "accept" => Accept(c),
+            "bind" => KernelSockets.Bind(Fd(a[0]), 0, config.BindPort),
+            "listen" => KernelSockets.Listen(Fd(a[0]), (int)Number(a[1])),
+            "accept" or "accept4" => Descriptor(expected, Retrying(expected, () => KernelSockets.Accept(Fd(a[0]))), congestion: false),
             "connect" => Connect(c),
-            "write" or "send" => KernelSockets.Write(Fd(c), int.Parse(c.Arguments[2])),
-            "read" or "recv" => Retrying(c, () => KernelSockets.Read(Fd(c), int.Parse(c.Arguments[2]))),
-            "shutdown" => KernelSockets.Shutdown(Fd(c), c.Arguments[1] switch { "SHUT_RD" => KernelSockets.SHUT_RD, "SHUT_WR" => KernelSockets.SHUT_WR, _ => KernelSockets.SHUT_RDWR }),
+            "write" or "send" => KernelSockets.Write(Fd(a[0]), (int)Number(a[2])),
+            "read" or "recv" => Retrying(expected, () => KernelSockets.Read(Fd(a[0]), (int)Number(a[2]))),
+            "shutdown" => KernelSockets.Shutdown(Fd(a[0]), (int)Number(a[1])),
             "close" => Close(c),
             "getsockopt" => GetSockOpt(c),
             _ => throw new NotSupportedException($"line {c.Line}: the differential runner does not know the call '{c.Name}'"),
         };
         string name = errno == 0 ? "" : " " + ((Errno)errno).ToString();
         string text = $"{c.Name} = {result}{name}";
-        if (result != c.Result || (c.Errno is not null && ((Errno)errno).ToString() != c.Errno))
-            Add(c, Aspect.Call, text, $"{c.Name} returned {result}{name}, expected {c.Result}{(c.Errno is null ? "" : " " + c.Errno)}");
-        log.AppendLine($"{Since(scene.Now):0.000} call {c.Text}   [linux: {text}]");
+        if ((expected is { } want && result != want) || (result < 0 && c.Errno is { } e && ((Errno)errno).ToString() != e))
+            Add(c, Aspect.Call, text, $"{c.Name} returned {result}{name}, expected {expected?.ToString(CultureInfo.InvariantCulture) ?? "..."}{(c.Errno is null ? "" : " " + c.Errno)}");
+        log.AppendLine($"{Since(scene.Now):0.000} call {Body(c)}   [linux: {text}]");
     }
 
-    private int Fd(CallEvent c) => descriptors.TryGetValue(int.Parse(c.Arguments[0]), out var fd) ? fd : -1;
+    /// <summary>A script's descriptor as the kernel's; one the script never opened goes as written (EBADF).</summary>
+    private int Fd(Expression e) => descriptors.TryGetValue(Number(e), out var fd) ? fd : (int)Number(e);
 
-    private (long, int) Socket()
+    /// <summary>An integer expression: numbers, Linux constant names, `a|b`, `[N]`.</summary>
+    private static long Number(Expression e) => e switch
     {
-        var (fd, errno) = KernelSockets.Socket();
-        if (fd < 0) return (fd, errno);
+        IntegerExpression i => i.Value,
+        WordExpression w when Linux.TryGetConstant(w.Word, out var v) => v,
+        OrExpression o => Number(o.Left) | Number(o.Right),
+        ArrayExpression { Items: [var only] } => Number(only),
+        EllipsisExpression => 0,
+        _ => throw new NotSupportedException($"line {e.Line}: the value {e} is not played against the kernel"),
+    };
+
+    /// <summary>socket() and accept(): the kernel's descriptor goes under the number the script expects (as DrillRunner maps them).</summary>
+    private (long, int) Descriptor(long? expected, (long Fd, int Errno) r, bool congestion)
+    {
+        if (r.Fd < 0) return r;
         // Per socket, whatever the namespace's default: CUBIC is UserStack's default congestion control.
-        if (KernelSockets.SetString((int)fd, KernelSockets.IPPROTO_TCP, KernelSockets.TCP_CONGESTION, "cubic") is (< 0, var e))
+        if (congestion && KernelSockets.SetString((int)r.Fd, KernelSockets.IPPROTO_TCP, KernelSockets.TCP_CONGESTION, "cubic") is (< 0, var e))
             throw new InvalidOperationException($"setsockopt TCP_CONGESTION cubic failed: {(Errno)e}");
-        int scriptFd = nextDescriptor++;
-        descriptors[scriptFd] = (int)fd;
+        long scriptFd = expected is >= 0 ? expected.Value : r.Fd;
+        descriptors[scriptFd] = (int)r.Fd;
         return (scriptFd, 0);
     }
 
     /// <summary>accept(2) and read(2) on non-blocking sockets: retried for a moment when the script expects data or a connection.</summary>
-    private (long, int) Retrying(CallEvent c, Func<(long, int)> call)
+    private (long, int) Retrying(long? expected, Func<(long, int)> call)
     {
         double until = scene.Now + CallRetry;
         while (true)
         {
             var r = call();
-            if (r.Item2 != (int)Errno.EAGAIN || c.Result < 0 || scene.Now >= until) return r;
+            if (r.Item2 != (int)Errno.EAGAIN || expected is null or < 0 || scene.Now >= until) return r;
             Thread.Sleep(1);
         }
     }
 
-    private (long, int) Accept(CallEvent c)
+    private (long, int) Connect(SyscallEvent c)
     {
-        var (fd, errno) = Retrying(c, () => KernelSockets.Accept(Fd(c)));
-        if (fd < 0) return (fd, errno);
-        int scriptFd = nextDescriptor++;
-        descriptors[scriptFd] = (int)fd;
-        return (scriptFd, 0);
-    }
-
-    private (long, int) Connect(CallEvent c)
-    {
-        int fd = Fd(c);
-        var r = KernelSockets.Connect(fd, ScriptRunner.RemoteAddress.Value, ServerPort);
+        int fd = Fd(c.Arguments[0]);
+        var r = KernelSockets.Connect(fd, KernelScene.RemoteIp.Value, config.ConnectPort);
         localPort = KernelSockets.LocalPort(fd);
-        remotePort = ServerPort;
+        remotePort = config.ConnectPort;
         return r;
     }
 
-    private (long, int) Close(CallEvent c)
+    private (long, int) Close(SyscallEvent c)
     {
-        int key = int.Parse(c.Arguments[0]);
-        var r = KernelSockets.Close(Fd(c));
+        long key = Number(c.Arguments[0]);
+        var r = KernelSockets.Close(Fd(c.Arguments[0]));
         descriptors.Remove(key);
         return r;
     }
 
-    /// <summary>The options ScriptRunner knows, with Linux's names: "newreno" is Linux's "reno".</summary>
-    private (long, int) SetSockOpt(CallEvent c)
+    /// <summary>setsockopt with Linux's numbers: `[N]` an int, a string (TCP_CONGESTION, where "newreno" is Linux's "reno").</summary>
+    private (long, int) SetSockOpt(SyscallEvent c)
     {
-        int fd = Fd(c);
-        var value = c.Arguments[3].Trim('[', ']', '"');
-        int number = int.TryParse(value, out var n) ? n : 0;
-        return c.Arguments[2] switch
-        {
-            "SO_REUSEADDR" => KernelSockets.SetInt(fd, KernelSockets.SOL_SOCKET, KernelSockets.SO_REUSEADDR, number),
-            "SO_KEEPALIVE" => KernelSockets.SetInt(fd, KernelSockets.SOL_SOCKET, KernelSockets.SO_KEEPALIVE, number),
-            "TCP_NODELAY" => KernelSockets.SetInt(fd, KernelSockets.IPPROTO_TCP, KernelSockets.TCP_NODELAY, number),
-            "TCP_KEEPIDLE" => KernelSockets.SetInt(fd, KernelSockets.IPPROTO_TCP, KernelSockets.TCP_KEEPIDLE, number),
-            "TCP_KEEPINTVL" => KernelSockets.SetInt(fd, KernelSockets.IPPROTO_TCP, KernelSockets.TCP_KEEPINTVL, number),
-            "TCP_KEEPCNT" => KernelSockets.SetInt(fd, KernelSockets.IPPROTO_TCP, KernelSockets.TCP_KEEPCNT, number),
-            "TCP_CONGESTION" => KernelSockets.SetString(fd, KernelSockets.IPPROTO_TCP, KernelSockets.TCP_CONGESTION, value == "newreno" ? "reno" : value),
-            var other => throw new NotSupportedException($"line {c.Line}: setsockopt {other} is not supported by the differential runner"),
-        };
+        var a = c.Arguments;
+        int fd = Fd(a[0]), level = (int)Number(a[1]), name = (int)Number(a[2]);
+        return a[3] is StringExpression s
+            ? KernelSockets.SetString(fd, level, name, s.Value == "newreno" ? "reno" : s.Value)
+            : KernelSockets.SetInt(fd, level, name, (int)Number(a[3]));
     }
 
     /// <summary>getsockopt(fd, SOL_SOCKET, SO_ERROR, [ERRNO], [4]): a different pending error is a different result.</summary>
-    private (long, int) GetSockOpt(CallEvent c)
+    private (long, int) GetSockOpt(SyscallEvent c)
     {
-        if (c.Arguments[2] != "SO_ERROR") throw new NotSupportedException($"line {c.Line}: getsockopt {c.Arguments[2]} is not supported");
-        var r = KernelSockets.GetInt(Fd(c), KernelSockets.SOL_SOCKET, KernelSockets.SO_ERROR, out int error);
+        var a = c.Arguments;
+        if (Number(a[1]) != Linux.SOL_SOCKET || Number(a[2]) != Linux.SO_ERROR) throw new NotSupportedException($"line {c.Line}: getsockopt other than SO_ERROR is not played against the kernel");
+        var r = KernelSockets.GetInt(Fd(a[0]), KernelSockets.SOL_SOCKET, KernelSockets.SO_ERROR, out int error);
         if (r.Item1 < 0) return r;
-        var expected = c.Arguments[3].Trim('[', ']');
+        string expected = a[3] is ArrayExpression { Items: [WordExpression w] } ? w.Word : Number(a[3]).ToString(CultureInfo.InvariantCulture);
         string actual = error == 0 ? "0" : ((Errno)error).ToString();
         if (actual != expected) Add(c, Aspect.Call, $"SO_ERROR {actual}", $"SO_ERROR is {actual}, expected {expected}");
         return r;
@@ -357,26 +436,23 @@ internal sealed class KernelScriptRunner
 
     // ---- reading what the kernel sent ------------------------------------------------------------
 
-    private static bool TryRead(byte[] frame, out TcpRepr segment)
+    /// <summary>The fields of a segment the kernel sent (TcpSegment is a view over the frame; this outlives it).</summary>
+    private readonly record struct Live(TcpFlags Flags, uint Seq, uint Ack, ushort Window, ushort Urgent, int Length, ushort SourcePort, byte[] Options);
+
+    private static bool TryRead(byte[] frame, out Live segment)
     {
         segment = default;
-        if (!Ipv4Packet.TryRead(frame.AsSpan(14), out var ip, out _) || ip.Protocol != IpProtocol.Tcp) return false;
+        if (!Ipv4Packet.TryRead(frame.AsSpan(EthernetRepr.HeaderLength), out var ip, out _) || ip.Protocol != IpProtocol.Tcp) return false;
         if (!TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out _)) return false;
-        segment = seg.ToRepr();
+        segment = new Live(seg.Flags, seg.Sequence.Value, seg.Acknowledgment.Value, seg.Window, seg.UrgentPointer, seg.Payload.Length, seg.SourcePort, seg.OptionBytes.ToArray());
         return true;
     }
 
+    /// <summary>A segment the kernel sent, as a `&gt;` line would say it (TcpNumbering.Describe: the same terms as DrillRunner's messages).</summary>
     private string Describe(byte[] frame)
     {
-        if (!Ipv4Packet.TryRead(frame.AsSpan(14), out var ip, out _) || !TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out var why))
+        if (!Ipv4Packet.TryRead(frame.AsSpan(EthernetRepr.HeaderLength), out var ip, out _) || !TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out _))
             return $"a frame of {frame.Length} bytes that does not parse";
-        var s = seg.ToRepr();
-        uint isn = localIsn ?? s.Sequence.Value;
-        uint first = s.Sequence.Value - isn;
-        var ack = (s.Flags & TcpFlags.Ack) != 0 ? $" ack {s.Acknowledgment.Value - RemoteIsn}" : "";
-        var options = seg.OptionBytes.Length > 0 ? " " + ScriptRunner.DescribeOptions(seg.OptionBytes, RemoteIsn) : "";
-        return $"> {Flags(s.Flags)} {first}:{first + (uint)s.PayloadLength}({s.PayloadLength}){ack} win {s.Window}{options}";
+        return numbers.Describe(seg);
     }
-
-    private static string Flags(TcpFlags f) => ScriptRunner.Flags(f);
 }
