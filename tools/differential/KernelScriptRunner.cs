@@ -14,7 +14,7 @@ namespace UserStack.Differential;
 /// UserStack: the same parser (UserStack.Drill.Language), packetdrill's default addresses and ports
 /// (local 192.168.0.1:8080, remote 192.0.2.1:51000, or the kernel's ephemeral port to 8080 after a
 /// connect), and the same script-to-live numbering (<see cref="TcpNumbering"/>): the remote ISN is
-/// the first inbound SYN's number as written, the kernel's ISN is learned from each SYN it sends,
+/// the first inbound SYN's number as written, the kernel's ISN is learned once (its first SYN or SYN-ACK),
 /// ACK only from `.`, options built and compared in wire order, sack edges relative to the ISNs, a
 /// TS ecr mapped to the TS val the kernel really sent on the `&gt;` line that named it. Relative
 /// times count, as packetdrill's, from when the previous event really happened (two inbound

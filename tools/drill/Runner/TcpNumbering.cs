@@ -8,7 +8,7 @@ namespace UserStack.Drill;
 /// <summary>
 /// packetdrill's mapping between a script's TCP numbers and the live ones (run_packet.c), for one
 /// run: the remote ISN is an inbound SYN's number as written (the first SYN's, or a SYN-ACK's), and
-/// later inbound segments count from it; the stack's ISN is learned from each outbound SYN; sack
+/// later inbound segments count from it; the stack's ISN is learned once, from its first SYN or SYN-ACK; sack
 /// edges are relative to the ISN of the side whose data they cover; a `&lt;` line's TS ecr becomes
 /// the TS val the stack really sent on the `&gt;` line that named it. Options are built and compared
 /// in wire order. Public so that another runner (the differential mode's kernel side) plays a
