@@ -115,7 +115,6 @@ public sealed partial class TcpConnection
         }
         lastHeard = now;
         keepAliveProbes = 0;
-        UpdateTimestampRecent(segOptions, sequence, now); // RFC 7323 4.3
 
         // Second, check the RST bit (RFC 5961 3.2: exact match resets, in-window gets a challenge ACK).
         if ((flags & TcpFlags.Rst) != 0)
@@ -185,8 +184,14 @@ public sealed partial class TcpConnection
             return;
         }
         // An old ACK (SEG.ACK < SND.UNA) is ignored; from SND.UNA on it may acknowledge data, count as
-        // a duplicate and update the window (the window only then: SND.UNA =< SEG.ACK).
-        if (ack >= sender.Unacknowledged) sender.OnAck(seg, segOptions, now);
+        // a duplicate and update the window (the window only then: SND.UNA =< SEG.ACK). TS.Recent
+        // (RFC 7323 4.3) is taken only from such a segment, as Linux (tcp_ack's FLAG_UPDATE_TS_RECENT):
+        // an ACK of data never sent must not move the timestamp our ACKs echo.
+        if (ack >= sender.Unacknowledged)
+        {
+            UpdateTimestampRecent(segOptions, sequence, now);
+            sender.OnAck(seg, segOptions, now);
+        }
 
         bool ourFinAcked = sender.FinSequence is { } fin && sender.Unacknowledged > fin;
         switch (State)
