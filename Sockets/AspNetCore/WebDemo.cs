@@ -1,0 +1,79 @@
+using System.Text;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using UserStack.Sockets.Host;
+
+namespace UserStack.AspNetCore;
+
+/// <summary>One row of GET /api/connections.</summary>
+public sealed record ConnectionInfo(string Local, string? Remote, string State);
+
+[JsonSerializable(typeof(ConnectionInfo[]))]
+internal sealed partial class WebDemoJson : JsonSerializerContext;
+
+/// <summary>
+/// `ustack up --daemons aspnet`: a minimal API on Kestrel over UserStack. Read-only but for the
+/// echo (the demo pages never change the stack): GET / a page, GET /api/connections the TCP
+/// table as JSON, POST /api/echo the request body back.
+/// </summary>
+public static class WebDemo
+{
+    public const ushort DefaultPort = 8080;
+
+    /// <summary>Builds (not starts) the app on <paramref name="host"/>:<paramref name="port"/>.</summary>
+    public static WebApplication Build(StackHost host, ushort port = DefaultPort, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUserStack(host, port);
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        Map(app, host);
+        return app;
+    }
+
+    /// <summary>The routes, on any app (the benchmark maps the same ones on kernel sockets).</summary>
+    public static void Map(WebApplication app, StackHost? host)
+    {
+        app.MapGet("/", (HttpContext context) => Results.Content(Page(host, context), "text/html; charset=utf-8"));
+        app.MapGet("/api/connections", () => Results.Json(Connections(host), WebDemoJson.Default.ConnectionInfoArray));
+        app.MapPost("/api/echo", async (HttpContext context) =>
+        {
+            context.Response.ContentType = context.Request.ContentType ?? "application/octet-stream";
+            if (context.Request.ContentLength is { } length) context.Response.ContentLength = length;
+            await context.Request.Body.CopyToAsync(context.Response.Body, context.RequestAborted);
+        });
+    }
+
+    public static ConnectionInfo[] Connections(StackHost? host)
+    {
+        if (host is null) return [];
+        lock (host.Gate)
+        {
+            var tcp = host.Stack.Tcp;
+            return tcp.Connections.Concat(tcp.Table.All.Where(c => c.State == Tcp.TcpState.Listen)).Distinct()
+                .Select(c => new ConnectionInfo(c.Local.ToString(), c.Remote?.ToString(), c.State.ToString()))
+                .ToArray();
+        }
+    }
+
+    private static string Page(StackHost? host, HttpContext context)
+    {
+        var html = new StringBuilder();
+        html.Append("<!doctype html>\n<html><head><title>ASP.NET Core on UserStack</title></head>\n<body>\n");
+        html.Append("<h1>ASP.NET Core on UserStack</h1>\n");
+        html.Append($"<p>Kestrel served this page over UserStack's own TCP, to {context.Connection.RemoteIpAddress}:{context.Connection.RemotePort} from {context.Connection.LocalIpAddress}:{context.Connection.LocalPort}.</p>\n");
+        if (host is not null)
+        {
+            string address;
+            lock (host.Gate) address = host.Stack.Options.Address.ToString();
+            html.Append($"<p>Stack address <b>{address}</b>, up for {host.Uptime:hh\\:mm\\:ss}.</p>\n");
+        }
+        html.Append("<ul><li><a href=\"/api/connections\">GET /api/connections</a>: the TCP table as JSON</li>\n");
+        html.Append("<li>POST /api/echo: the body back (<code>curl --data-binary @file http://ADDRESS:8080/api/echo</code>)</li></ul>\n");
+        html.Append("</body></html>\n");
+        return html.ToString();
+    }
+}
