@@ -10,6 +10,7 @@ namespace UserStack.AspNetCore;
 /// <summary>One row of GET /api/connections.</summary>
 public sealed record ConnectionInfo(string Local, string? Remote, string State);
 
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ConnectionInfo[]))]
 internal sealed partial class WebDemoJson : JsonSerializerContext;
 
