@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using UserStack.Sockets.Host;
 
@@ -28,6 +30,9 @@ public static class WebDemo
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
+        // The command that embeds the app (ustack up) owns SIGINT/SIGTERM and stops the app itself;
+        // the console lifetime would take SIGINT for the web app alone.
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.WebHost.UseUserStack(host, port);
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -77,4 +82,11 @@ public static class WebDemo
         html.Append("</body></html>\n");
         return html.ToString();
     }
+}
+
+/// <summary>A host lifetime that neither waits for nor listens to anything: its owner starts and stops the app.</summary>
+internal sealed class EmbeddedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
