@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -26,15 +27,20 @@ public static class WebDemo
     public const ushort DefaultPort = 8080;
 
     /// <summary>Builds (not starts) the app on <paramref name="host"/>:<paramref name="port"/>.</summary>
-    public static WebApplication Build(StackHost host, ushort port = DefaultPort, Action<WebApplicationBuilder>? configure = null)
+    public static WebApplication Build(StackHost host, ushort port = DefaultPort) => Build(host, web => web.UseUserStack(host, port));
+
+    /// <summary>
+    /// The same app on whatever <paramref name="listen"/> configures (the benchmark puts it on a
+    /// kernel socket too); <paramref name="host"/> is the stack the pages describe.
+    /// </summary>
+    public static WebApplication Build(StackHost? host, Action<IWebHostBuilder> listen)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         // The command that embeds the app (ustack up) owns SIGINT/SIGTERM and stops the app itself;
         // the console lifetime would take SIGINT for the web app alone.
         builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
-        builder.WebHost.UseUserStack(host, port);
-        configure?.Invoke(builder);
+        listen(builder.WebHost);
         var app = builder.Build();
         Map(app, host);
         return app;
