@@ -48,7 +48,7 @@ public static partial class AspNetWrkMacro
         {
             Console.WriteLine($"wrk -t{threads} -c{connections} -d{duration.TotalSeconds:0}s GET / (the aspnet demo page), from namespace {client.Name}; rounds alternate");
             var rows = new List<(string Name, double Rps, string Latency)>();
-            foreach (var url in new[] { "http://10.97.0.2:8080/", "http://10.97.1.2:8080/" }) Wrk(client, url, TimeSpan.FromSeconds(2), connections, threads); // warm-up (JIT, tiering)
+            foreach (var url in new[] { "http://10.97.0.2:8080/", "http://10.97.1.2:8080/" }) Wrk(client, url, TimeSpan.FromSeconds(5), connections, threads); // warm-up: JIT and tiered PGO settle (a 2 s warm-up left round 1 on UserStack at half of round 2)
             foreach (var round in new[] { 1, 2 })
             {
                 rows.Add(Wrk(client, "http://10.97.0.2:8080/", duration, connections, threads) with { Name = $"Kestrel on UserStack over TAP (round {round})" });
