@@ -152,7 +152,6 @@ internal sealed class UserStackConnection : ConnectionContext,
         await sending.ConfigureAwait(false);
         await receiving.ConfigureAwait(false);
         socket.Close();
-        stopReceiving.Dispose();
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe

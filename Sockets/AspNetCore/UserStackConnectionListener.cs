@@ -49,17 +49,15 @@ internal sealed class UserStackConnectionListener : IConnectionListener
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
     {
         using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, unbound.Token);
-        while (true)
-        {
-            UserSocket socket;
-            try { socket = await listener.AcceptAsync(both.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) when (unbound.IsCancellationRequested) { return null; }
-            catch (SocketException) when (unbound.IsCancellationRequested || listener.IsClosed) { return null; }
-            catch (SocketException) { continue; } // a connection that died in the queue: take the next
-            var connection = new UserStackConnection(socket, $"{Host}-{Interlocked.Increment(ref nextId)}");
-            connection.Start();
-            return connection;
-        }
+        UserSocket socket;
+        try { socket = await listener.AcceptAsync(both.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (unbound.IsCancellationRequested) { return null; }
+        // UserSocket accept fails only when the listener is closed (EBADF) or no longer listening
+        // (EINVAL): either way there will be no more connections.
+        catch (SocketException) { return null; }
+        var connection = new UserStackConnection(socket, $"{Host}-{Interlocked.Increment(ref nextId)}");
+        connection.Start();
+        return connection;
     }
 
     private string Host => ((UserStackEndPoint)EndPoint).Endpoint.ToString();
