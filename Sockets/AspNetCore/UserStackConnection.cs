@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using UserStack.Sockets.Api;
-using UserStack.Transport;
+using Endpoint = UserStack.Transport.Endpoint;
 
 namespace UserStack.AspNetCore;
 
@@ -41,8 +41,8 @@ internal sealed class UserStackConnection : ConnectionContext,
         this.socket = socket;
         ConnectionId = id;
         Transport = new DuplexPipe(input.Reader, output.Writer);
-        LocalEndPoint = socket.TryGetSockName(out var local) == Errno.Ok ? UserStackEndPoint.ToIPEndPoint(local) : null;
-        RemoteEndPoint = socket.TryGetPeerName(out var remote) == Errno.Ok ? UserStackEndPoint.ToIPEndPoint(remote) : null;
+        LocalEndPoint = AddressOf(() => socket.LocalEndpoint);
+        RemoteEndPoint = AddressOf(() => socket.RemoteEndpoint); // null if the peer already reset it
         features.Set<IConnectionIdFeature>(this);
         features.Set<IConnectionTransportFeature>(this);
         features.Set<IConnectionItemsFeature>(this);
@@ -57,6 +57,12 @@ internal sealed class UserStackConnection : ConnectionContext,
     public override EndPoint? LocalEndPoint { get; set; }
     public override EndPoint? RemoteEndPoint { get; set; }
     public override CancellationToken ConnectionClosed { get => closed.Token; set => throw new NotSupportedException(); }
+
+    private static IPEndPoint? AddressOf(Func<Endpoint> get)
+    {
+        try { return UserStackEndPoint.ToIPEndPoint(get()); }
+        catch (SocketException) { return null; }
+    }
 
     public void Start()
     {

@@ -23,7 +23,7 @@ internal sealed class UserStackConnectionListener : IConnectionListener
 
     public static UserStackConnectionListener Bind(UserStackEndPoint endpoint)
     {
-        var socket = UserSocket.Tcp(endpoint.Host);
+        var socket = UserSocket.Create(endpoint.Host, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             socket.ReuseAddress = true;

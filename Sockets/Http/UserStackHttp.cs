@@ -29,7 +29,7 @@ public static class UserStackHttp
     {
         if (!IPAddress.TryParse(target.Host, out var ip) || ip.AddressFamily != AddressFamily.InterNetwork)
             throw new HttpRequestException($"UserStack has no name resolver: use an IPv4 address in the URL, not '{target.Host}'");
-        var socket = UserSocket.Tcp(host);
+        var socket = UserSocket.Create(host, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             await socket.ConnectAsync(new Endpoint(Ipv4Address.From(ip), (ushort)target.Port), cancel).ConfigureAwait(false);

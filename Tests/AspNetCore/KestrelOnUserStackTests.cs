@@ -137,7 +137,7 @@ public class KestrelOnUserStackTests
         // A raw UserStack client, so that we see the wire's answer, not HttpClient's.
         async Task<(string Text, Exception? Error)> Exchange(string path)
         {
-            using var s = UserSocket.Tcp(pair.A);
+            using var s = UserSocket.Create(pair.A, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
             await s.ConnectAsync(new Endpoint(HostedPair.AddressB, Port));
             await s.SendAsync(System.Text.Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"));
             var text = new System.Text.StringBuilder();
