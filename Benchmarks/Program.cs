@@ -6,6 +6,7 @@ using UserStack.Benchmarks.Macro;
 // Macro (root; builds its own namespaces and removes them):
 //   dotnet run -c Release --project Benchmarks -- udp-echo [seconds] [payload-bytes]
 //   dotnet run -c Release --project Benchmarks -- tcp-bulk [seconds]
+//   dotnet run -c Release --project Benchmarks -- aspnet-wrk [seconds=5] [connections=64] [threads=2]   (apt-get install wrk)
 //   dotnet run -c Release --project Benchmarks -- lossy-goodput [mb=20] [loss=0,1,3] [delay=10ms] [seed=1] [cc=newreno|cubic] [limit=60s]
 // Macro on the virtual wire (no root; virtual clock):
 //   dotnet run -c Release --project Benchmarks -- lossy-sim [megabytes] [seeds]
@@ -19,6 +20,13 @@ if (args.Length > 0 && args[0] == "tcp-bulk")
 {
     var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
     return TcpBulkMacro.Run(TimeSpan.FromSeconds(Math.Clamp(seconds, 0.5, 60)));
+}
+if (args.Length > 0 && args[0] == "aspnet-wrk")
+{
+    var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5;
+    var connections = args.Length > 2 ? int.Parse(args[2]) : 64;
+    var threads = args.Length > 3 ? int.Parse(args[3]) : 2;
+    return AspNetWrkMacro.Run(TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 60)), Math.Clamp(connections, 1, 1000), Math.Clamp(threads, 1, Math.Min(connections, 16)));
 }
 if (args.Length > 0 && args[0] == "lossy-sim")
 {

@@ -8,13 +8,14 @@ cd "$(dirname "$0")/.."
 log() { printf '==> %s\n' "$*" >&2; }
 
 # 1. System packages the tests use: ip (iproute2), ping (iputils-ping), nc (netcat-openbsd), libpcap for SharpPcap,
-#    tshark (Wireshark's expert analysis referees our captures), curl, sysctl (procps).
+#    tshark (Wireshark's expert analysis referees our captures), curl (also against Kestrel-on-UserStack), python3, sysctl (procps).
 need=()
 command -v ip   >/dev/null 2>&1 || need+=(iproute2)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 command -v nc   >/dev/null 2>&1 || need+=(netcat-openbsd)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+[[ -x /usr/bin/python3 ]] || command -v python3 >/dev/null 2>&1 || need+=(python3)   # python3 -m http.server for HttpClient-on-UserStack
 command -v sysctl >/dev/null 2>&1 || need+=(procps)     # the differential run sets per-namespace sysctls
 ldconfig -p 2>/dev/null | grep -q 'libpcap\.so' || need+=(libpcap0.8)
 # The packetdrill adapter test publishes with NativeAOT (clang links, zlib1g-dev as .NET documents) and compiles C (gcc).

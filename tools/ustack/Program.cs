@@ -6,6 +6,7 @@ var root = new RootCommand("ustack: the UserStack command line (a user-space TCP
     UpCommand.Create(),
     DemoCommand.Create(),
     PingCommand.Create(),
+    FetchCommand.Create(),
     BridgeCommand.Create(),
     DrillCommand.Create(),
 };

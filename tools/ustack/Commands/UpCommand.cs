@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using UserStack.AspNetCore;
 using UserStack.Drivers;
 using UserStack.Drivers.Tap;
 using UserStack.Sockets.Daemons;
@@ -14,21 +15,21 @@ public static class UpCommand
     public static Command Create()
     {
         var scene = new SceneArguments();
-        var daemons = new Option<string?>("--daemons") { Description = "start these services on the stack (UDP and TCP): echo,discard,daytime,chargen,http or all" };
+        var daemons = new Option<string?>("--daemons") { Description = "start these services on the stack (UDP and TCP): echo,discard,daytime,chargen,http or all; aspnet adds ASP.NET Core (Kestrel) on port 8080, e.g. all,aspnet" };
         var command = new Command("up", "Run UserStack on a TAP device until interrupted");
         scene.AddTo(command);
         command.Options.Add(daemons);
         command.SetAction((result, cancel) =>
         {
             SceneOptions options;
-            IReadOnlyList<DaemonKind> kinds;
+            DaemonSelection selection;
             try
             {
                 options = scene.Read(result);
-                kinds = result.GetValue(daemons) is { } d ? DaemonKinds.Parse(d) : [];
+                selection = result.GetValue(daemons) is { } d ? DaemonSelection.Parse(d) : DaemonSelection.None;
             }
             catch (FormatException e) { return Fail(e.Message); }
-            return Task.FromResult(Run(options, kinds, cancel));
+            return Task.FromResult(Run(options, selection.Classic, cancel, selection.AspNet));
         });
         return command;
     }
@@ -39,7 +40,7 @@ public static class UpCommand
         return Task.FromResult(2);
     }
 
-    public static int Run(SceneOptions options, IReadOnlyList<DaemonKind> daemons, CancellationToken cancel)
+    public static int Run(SceneOptions options, IReadOnlyList<DaemonKind> daemons, CancellationToken cancel, bool aspnet = false)
     {
         if (!TapDevice.IsAvailable(out var reason))
         {
@@ -65,25 +66,40 @@ public static class UpCommand
         {
             UdpDaemons? udp = null;
             TcpDaemons? tcp = null;
+            Microsoft.AspNetCore.Builder.WebApplication? web = null;
             try
             {
                 udp = daemons.Count > 0 ? new UdpDaemons(scene.Host, daemons) : null;
                 tcp = daemons.Count > 0 ? new TcpDaemons(scene.Host, daemons) : null;
+                if (aspnet)
+                {
+                    web = WebDemo.Build(scene.Host, WebDemo.DefaultPort);
+                    web.StartAsync(cancel).GetAwaiter().GetResult();
+                }
             }
-            catch (System.Net.Sockets.SocketException e)
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
             {
                 Console.Error.WriteLine($"ustack up: cannot start daemons: {e.Message}");
+                tcp?.Dispose();
+                udp?.Dispose();
                 return 2;
             }
+            var described = string.Join(",", new[] { daemons.Count > 0 ? DaemonKinds.Describe(daemons) : null, aspnet ? $"aspnet/{WebDemo.DefaultPort}" : null }.OfType<string>());
             var s = scene.Stack.Options;
             Console.WriteLine($"ready ip={s.Address} mac={s.HardwareAddress} tap={scene.Device.Name} mtu={s.Mtu}" +
                               (options.HostAddress is { } h ? $" host-ip={h}" : "") +
                               (scene.Namespace is { } ns ? $" netns={ns.Name}" : "") +
-                              (daemons.Count > 0 ? $" daemons={DaemonKinds.Describe(daemons)}" : "") +
+                              (described.Length > 0 ? $" daemons={described}" : "") +
                               (scene.Faults is { } f ? $" faults={f.Faults}" : "") +
                               $" tcp={s.Tcp.CongestionControl}{(s.Tcp.SelectiveAcknowledgments ? ",sack" : "")}{(s.Tcp.Timestamps ? ",timestamps" : "")}{(s.Tcp.WindowScaling ? ",wscale" : "")}");
             Console.Out.Flush();
             stop.Wait();
+            if (web is not null)
+            {
+                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                try { web.StopAsync(grace.Token).GetAwaiter().GetResult(); } catch (OperationCanceledException) { }
+                web.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
             tcp?.Dispose();
             udp?.Dispose();
         }
@@ -92,5 +108,28 @@ public static class UpCommand
         if (scene.Faults is { } faults) Console.WriteLine($"link faults [{faults.Faults}]\n  towards the stack: {faults.Received}\n  from the stack:    {faults.Sent}");
         if (scene.Host.InternalErrors > 0) Console.WriteLine($"internal errors: {scene.Host.InternalErrors} (last: {scene.Host.LastInternalError?.Message})");
         return 0;
+    }
+}
+
+/// <summary>What `--daemons` asks for: the classic services (DaemonKinds: a list or "all") and, by the name aspnet, the ASP.NET Core demo.</summary>
+public readonly record struct DaemonSelection(IReadOnlyList<DaemonKind> Classic, bool AspNet)
+{
+    public static DaemonSelection None => new([], false);
+
+    /// <summary>"all", "echo,http", "aspnet", "all,aspnet": all stays the classic set and combines with aspnet.</summary>
+    public static DaemonSelection Parse(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        bool aspnet = parts.Any(p => p.Equals("aspnet", StringComparison.OrdinalIgnoreCase));
+        var classic = new List<DaemonKind>();
+        foreach (var p in parts.Where(p => !p.Equals("aspnet", StringComparison.OrdinalIgnoreCase)))
+        {
+            IReadOnlyList<DaemonKind> kinds;
+            try { kinds = DaemonKinds.Parse(p); }
+            catch (FormatException e) { throw new FormatException(e.Message.Replace(", or all)", ", aspnet, or all)")); }
+            foreach (var k in kinds) if (!classic.Contains(k)) classic.Add(k);
+        }
+        if (!aspnet && classic.Count == 0) throw new FormatException($"--daemons '{text}' names no daemon");
+        return new(classic, aspnet);
     }
 }
