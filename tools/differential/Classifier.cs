@@ -114,6 +114,11 @@ public static class Classifier
             "Linux (without TCP Fast Open) discards text that arrives on a SYN: its SYN,ACK acknowledges only the SYN (as " +
             "UserStack's), but then the text is gone and the peer must resend it. RFC 9293 3.10.7.2 (LISTEN, fourth): 'any " +
             "other control or text should be queued for processing later'. No data is lost (it was never acknowledged), it only costs a retransmission."),
+        new("data-on-syn-ack-dropped", "rfc9293-3.10.7.3-syn-ack-with-text-gets-one-ack", null, null, null, Deviation,
+            "Linux (without TCP Fast Open) discards text that arrives on a SYN,ACK (tcp_rcv_synsent_state_process ACKs the SYN " +
+            "and drops the segment), so its ACK covers only the SYN and the read finds nothing until the peer resends. " +
+            "RFC 9293 3.10.7.3 (SYN-SENT, fifth): 'If there are other controls or text in the segment, continue processing " +
+            "at the sixth step'; UserStack takes the text and acknowledges it with the SYN. Nothing is lost, it costs a retransmission."),
         new("urgent-oob", "rfc6093-urgent-data-is-delivered-in-line", null, Aspect.Call, null, Policy,
             "Linux's sockets API takes the last urgent byte out of the stream unless SO_OOBINLINE is set (the BSD default); " +
             "UserStack delivers urgent data in line. On the wire both are the same. RFC 6093 3.4 and 5 describe the BSD " +
