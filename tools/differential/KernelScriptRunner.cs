@@ -39,7 +39,8 @@ internal sealed class KernelScriptRunner
     private readonly string script;
     private readonly List<Difference> differences = [];
     private readonly StringBuilder log = new();
-    private readonly Dictionary<long, int> descriptors = []; // script fd -> kernel fd
+    private readonly KernelSockets kernel = new() { CongestionControl = "cubic" };
+    private ScriptCalls calls = null!;
     private readonly List<KernelFrame> pending = [];
     private DrillConfig config = new(new DrillSettings());
     private TcpNumbering numbers = null!;
@@ -79,6 +80,12 @@ internal sealed class KernelScriptRunner
         var parsed = Parser.Parse(text);
         config = Configure(parsed);
         numbers = new TcpNumbering(config, new HashSet<string>());
+        calls = new ScriptCalls(kernel, config, new HashSet<string>())
+        {
+            LocalPortChanged = port => localPort = port,
+            // A descriptor the script never opened must not reach one of this process's own (EBADF tests): past any descriptor table.
+            Unmapped = n => n < 0 ? (int)n : int.MaxValue - 1024 + (int)Math.Min(n, 1023),
+        };
         localPort = config.BindPort;
         events = parsed.Events.ToList();
         start = scene.Now + 0.02;
@@ -116,7 +123,7 @@ internal sealed class KernelScriptRunner
         }
         finally
         {
-            foreach (var fd in descriptors.Values) KernelSockets.Close(fd);
+            foreach (var fd in calls.Open) kernel.Close(fd);
         }
     }
 
@@ -328,110 +335,50 @@ internal sealed class KernelScriptRunner
 
     // ---- calls ----------------------------------------------------------------------------------
 
+    /// <summary>
+    /// A call line through <see cref="ScriptCalls"/> on the kernel's sockets (<see cref="KernelSockets"/>):
+    /// the line is read and its result, errno and returned values (getsockopt's value and length,
+    /// ioctl's value, poll's revents, recvmsg's msg_flags) are checked by the code DrillRunner
+    /// checks UserStack with. The kernel handles a segment we wrote to the TAP a moment later, on
+    /// its own: a call the script expects to succeed that says EAGAIN, or a call that only looks
+    /// (poll, ioctl, getsockopt other than SO_ERROR, fcntl, a MSG_PEEK receive) whose answer
+    /// differs, is made again for up to <see cref="CallRetry"/> before the difference is recorded.
+    /// </summary>
     private void Call(SyscallEvent c)
     {
         if (c.IsBlocking) throw new NotSupportedException($"line {c.Line}: blocking calls (START...END) are not played against the kernel");
-        var a = c.Arguments;
-        long? expected = c.Result is EllipsisExpression ? null : Number(c.Result);
-        (long result, int errno) = c.Name switch
+        var body = calls.Prepare(c);
+        long? expected = c.Result is EllipsisExpression ? null : calls.Number(c.Result);
+        bool looks = OnlyLooks(c);
+        double until = scene.Now + CallRetry;
+        CallResult r;
+        string? failure;
+        while (true)
         {
-            "socket" => Descriptor(expected, KernelSockets.Socket(), congestion: true),
-            "fcntl" => (0, 0), // every kernel socket here is non-blocking already
-            "setsockopt" => SetSockOpt(c),
-            "bind" => KernelSockets.Bind(Fd(a[0]), 0, config.BindPort),
-            "listen" => KernelSockets.Listen(Fd(a[0]), (int)Number(a[1])),
-            "accept" or "accept4" => Descriptor(expected, Retrying(expected, () => KernelSockets.Accept(Fd(a[0]))), congestion: false),
-            "connect" => Connect(c),
-            "write" or "send" => KernelSockets.Write(Fd(a[0]), (int)Number(a[2])),
-            "read" or "recv" => Retrying(expected, () => KernelSockets.Read(Fd(a[0]), (int)Number(a[2]))),
-            "shutdown" => KernelSockets.Shutdown(Fd(a[0]), (int)Number(a[1])),
-            "close" => Close(c),
-            "getsockopt" => GetSockOpt(c),
-            _ => throw new NotSupportedException($"line {c.Line}: the differential runner does not know the call '{c.Name}'"),
-        };
-        string name = errno == 0 ? "" : " " + ((Errno)errno).ToString();
-        string text = $"{c.Name} = {result}{name}";
-        if ((expected is { } want && result != want) || (result < 0 && c.Errno is { } e && ((Errno)errno).ToString() != e))
-            Add(c, Aspect.Call, text, $"{c.Name} returned {result}{name}, expected {expected?.ToString(CultureInfo.InvariantCulture) ?? "..."}{(c.Errno is null ? "" : " " + c.Errno)}");
+            r = body();
+            failure = calls.Check(c, r);
+            bool settling = (r.Value < 0 && r.Errno == Errno.EAGAIN && expected is >= 0) || looks;
+            if (failure is null || !settling || scene.Now >= until) break;
+            Thread.Sleep(1);
+        }
+        if (c.Name == "connect") { localPort = KernelSockets.LocalPort(calls.Fd(c.Arguments[0])); remotePort = config.ConnectPort; }
+        string text = $"{c.Name} = {r.Value}{(r.Value < 0 ? " " + r.Errno : "")}{(r.Mismatch is { } m ? "; " + m : "")}";
+        if (failure is not null) Add(c, Aspect.Call, text, failure);
         log.AppendLine($"{Since(scene.Now):0.000} call {Body(c)}   [linux: {text}]");
     }
 
-    /// <summary>A script's descriptor as the kernel's; one the script never opened goes as written (EBADF).</summary>
-    private int Fd(Expression e) => descriptors.TryGetValue(Number(e), out var fd) ? fd : (int)Number(e);
-
-    /// <summary>An integer expression: numbers, Linux constant names, `a|b`, `[N]`.</summary>
-    private static long Number(Expression e) => e switch
+    /// <summary>Calls that change nothing, so making them again is harmless (SO_ERROR reads and clears; F_SETFL sets).</summary>
+    private bool OnlyLooks(SyscallEvent c)
     {
-        IntegerExpression i => i.Value,
-        WordExpression w when Linux.TryGetConstant(w.Word, out var v) => v,
-        OrExpression o => Number(o.Left) | Number(o.Right),
-        ArrayExpression { Items: [var only] } => Number(only),
-        EllipsisExpression => 0,
-        _ => throw new NotSupportedException($"line {e.Line}: the value {e} is not played against the kernel"),
-    };
-
-    /// <summary>socket() and accept(): the kernel's descriptor goes under the number the script expects (as DrillRunner maps them).</summary>
-    private (long, int) Descriptor(long? expected, (long Fd, int Errno) r, bool congestion)
-    {
-        if (r.Fd < 0) return r;
-        // Per socket, whatever the namespace's default: CUBIC is UserStack's default congestion control.
-        if (congestion && KernelSockets.SetString((int)r.Fd, KernelSockets.IPPROTO_TCP, KernelSockets.TCP_CONGESTION, "cubic") is (< 0, var e))
-            throw new InvalidOperationException($"setsockopt TCP_CONGESTION cubic failed: {(Errno)e}");
-        long scriptFd = expected is >= 0 ? expected.Value : r.Fd;
-        descriptors[scriptFd] = (int)r.Fd;
-        return (scriptFd, 0);
-    }
-
-    /// <summary>accept(2) and read(2) on non-blocking sockets: retried for a moment when the script expects data or a connection.</summary>
-    private (long, int) Retrying(long? expected, Func<(long, int)> call)
-    {
-        double until = scene.Now + CallRetry;
-        while (true)
+        var a = c.Arguments;
+        return c.Name switch
         {
-            var r = call();
-            if (r.Item2 != (int)Errno.EAGAIN || expected is null or < 0 || scene.Now >= until) return r;
-            Thread.Sleep(1);
-        }
-    }
-
-    private (long, int) Connect(SyscallEvent c)
-    {
-        int fd = Fd(c.Arguments[0]);
-        var r = KernelSockets.Connect(fd, KernelScene.RemoteIp.Value, config.ConnectPort);
-        localPort = KernelSockets.LocalPort(fd);
-        remotePort = config.ConnectPort;
-        return r;
-    }
-
-    private (long, int) Close(SyscallEvent c)
-    {
-        long key = Number(c.Arguments[0]);
-        var r = KernelSockets.Close(Fd(c.Arguments[0]));
-        descriptors.Remove(key);
-        return r;
-    }
-
-    /// <summary>setsockopt with Linux's numbers: `[N]` an int, a string (TCP_CONGESTION, where "newreno" is Linux's "reno").</summary>
-    private (long, int) SetSockOpt(SyscallEvent c)
-    {
-        var a = c.Arguments;
-        int fd = Fd(a[0]), level = (int)Number(a[1]), name = (int)Number(a[2]);
-        return a[3] is StringExpression s
-            ? KernelSockets.SetString(fd, level, name, s.Value == "newreno" ? "reno" : s.Value)
-            : KernelSockets.SetInt(fd, level, name, (int)Number(a[3]));
-    }
-
-    /// <summary>getsockopt(fd, SOL_SOCKET, SO_ERROR, [ERRNO], [4]): a different pending error is a different result.</summary>
-    private (long, int) GetSockOpt(SyscallEvent c)
-    {
-        var a = c.Arguments;
-        if (Number(a[1]) != Linux.SOL_SOCKET || Number(a[2]) != Linux.SO_ERROR) throw new NotSupportedException($"line {c.Line}: getsockopt other than SO_ERROR is not played against the kernel");
-        var r = KernelSockets.GetInt(Fd(a[0]), KernelSockets.SOL_SOCKET, KernelSockets.SO_ERROR, out int error);
-        if (r.Item1 < 0) return r;
-        string expected = a[3] is ArrayExpression { Items: [WordExpression w] } ? w.Word : Number(a[3]).ToString(CultureInfo.InvariantCulture);
-        string actual = error == 0 ? "0" : ((Errno)error).ToString();
-        if (actual != expected) Add(c, Aspect.Call, $"SO_ERROR {actual}", $"SO_ERROR is {actual}, expected {expected}");
-        return r;
+            "poll" or "ioctl" => !(c.Name == "ioctl" && a.Count > 1 && calls.Number(a[1]) == Linux.FIONBIO),
+            "getsockopt" => a.Count > 2 && !(calls.Number(a[1]) == Linux.SOL_SOCKET && calls.Number(a[2]) == Linux.SO_ERROR),
+            "fcntl" => a.Count > 1 && calls.Number(a[1]) is Linux.F_GETFL or Linux.F_GETFD,
+            "recv" or "recvfrom" => a.Count > 3 && (calls.Number(a[3]) & Linux.MSG_PEEK) != 0,
+            _ => false,
+        };
     }
 
     // ---- reading what the kernel sent ------------------------------------------------------------

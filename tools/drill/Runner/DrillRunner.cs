@@ -35,6 +35,7 @@ public sealed partial class DrillRunner : IDisposable
     private readonly ScriptDevice device;
     private readonly StackHost host;
     private readonly BsdSockets api;
+    private readonly ScriptCalls calls;
     private readonly Instant start = Instant.FromMilliseconds(1000);
     private readonly StringBuilder log = new();
 
@@ -71,6 +72,11 @@ public sealed partial class DrillRunner : IDisposable
         while (device.TryTake(out _)) { }
         device.TakeArpRequest();
         api = new BsdSockets(host);
+        calls = new ScriptCalls(new UserStackCalls(api), config, relax)
+        {
+            LocalPortChanged = port => localPort = port,
+            RemotePortChanged = port => remotePort = port,
+        };
     }
 
     public string Log => log.ToString();
@@ -237,7 +243,7 @@ public sealed partial class DrillRunner : IDisposable
 
     public void Dispose()
     {
-        foreach (var fd in liveDescriptors.Values.Distinct()) api.Close(fd);
+        foreach (var fd in calls.Open) api.Close(fd);
         host.Dispose();
     }
 }

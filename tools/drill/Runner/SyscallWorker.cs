@@ -3,8 +3,6 @@ using UserStack.Time;
 
 namespace UserStack.Drill;
 
-/// <summary>What a system call returned, and what differed in the values it handed back (getsockopt, poll, ioctl...).</summary>
-internal readonly record struct CallResult(long Value, Transport.Errno Errno, string? Mismatch = null);
 
 /// <summary>
 /// One system call on a thread of its own, as packetdrill runs blocking calls on its syscall
