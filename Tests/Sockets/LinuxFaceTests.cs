@@ -513,6 +513,8 @@ public class LinuxFaceTests
         var (_, client, server, _) = Connected();
         a.Send(client, new byte[3000], 0);
         Assert.That(b.Recv(server, new byte[3000], MSG_WAITALL), Is.EqualTo(3000));
+        // The RTT sample comes with the ACK of the data: wait until it is in (nothing unacknowledged), not race it.
+        Assert.That(SpinWait.SpinUntil(() => { int queued = -1; a.Ioctl(client, SIOCOUTQ, ref queued); return queued == 0; }, 10_000), Is.True);
         var info = new byte[300];
         int length = info.Length;
         Assert.That(a.GetSockOpt(client, SOL_TCP, TCP_INFO, info, ref length), Is.Zero);
