@@ -412,6 +412,7 @@ public sealed partial class BsdSockets(StackHost host)
             sockets[fd] = s;
         }
         var deadline = Deadline(timeout);
+        var queues = sockets.Values.Select(s => s.Waiters).Distinct().ToArray(); // a change of any of them wakes the select
         lock (host.Gate)
         {
             while (true)
@@ -420,7 +421,7 @@ public sealed partial class BsdSockets(StackHost host)
                 var w = write?.Where(fd => sockets[fd].IsWritable).ToList() ?? [];
                 var x = error?.Where(fd => sockets[fd].HasError).ToList() ?? [];
                 int ready = r.Count + w.Count + x.Count;
-                if (ready > 0 || !host.WaitLocked(deadline))
+                if (ready > 0 || !host.WaitLocked(queues, deadline))
                 {
                     Replace(read, r); Replace(write, w); Replace(error, x);
                     return ready;
@@ -458,6 +459,11 @@ public sealed partial class BsdSockets(StackHost host)
                 sockets[i] = fds[i].Fd >= 0 ? descriptors.GetValueOrDefault(fds[i].Fd)?.Socket : null;
         }
         var deadline = timeoutMilliseconds < 0 ? Instant.MaxValue : Deadline(TimeSpan.FromMilliseconds(timeoutMilliseconds));
+        // The waiter goes on every polled socket's queue: a change of any one of them wakes it.
+        var queues = new List<WaitQueue>(fds.Length);
+        foreach (var socket in sockets)
+            if (socket is not null && !queues.Contains(socket.Waiters)) queues.Add(socket.Waiters);
+        var waitOn = queues.ToArray();
         lock (host.Gate)
         {
             while (true)
@@ -474,7 +480,7 @@ public sealed partial class BsdSockets(StackHost host)
                     fds[i].Revents = (short)events;
                     if (events != 0) ready++;
                 }
-                if (ready > 0 || !host.WaitLocked(deadline)) return ready;
+                if (ready > 0 || !host.WaitLocked(waitOn, deadline)) return ready;
             }
         }
     }

@@ -26,83 +26,38 @@ internal sealed class LinuxSocketOptions
 }
 
 // What the Linux face (BsdSockets) needs of a socket beyond the typed API: readiness as poll(2)
-// reports it, SHUT_* on datagram sockets, and the state of options.
+// reports it and the state of options.
 public sealed partial class UserSocket
 {
-    private bool readShut, writeShut; // shutdown() on a connected datagram socket
-
     internal LinuxSocketOptions Extras { get; private init; } = new();
 
     /// <summary>The host this socket lives on (its lock, its clock).</summary>
     internal Host.StackHost Host => host;
 
-    internal TcpConnection? Connection => tcp;
-    internal bool IsListening { get { lock (host.Gate) return tcp?.State == TcpState.Listen; } }
+    internal TcpConnection? Connection => stream?.Connection;
+    internal bool IsListening { get { lock (host.Gate) return stream?.IsListening == true; } }
 
     /// <summary>
     /// Under the host lock: the poll(2) events that hold now, in Linux's numbers and by Linux's
     /// rules (tcp_poll for streams, datagram_poll for the others).
     /// </summary>
-    internal int PollEventsLocked()
-    {
-        if (closed) return Linux.POLLNVAL;
-        return tcp is not null ? StreamPollEvents(tcp) : DatagramPollEvents();
-    }
-
-    private int StreamPollEvents(TcpConnection c)
-    {
-        var state = c.State;
-        // inet_csk_listen_poll: readable when a connection waits to be accepted, nothing else.
-        if (state == TcpState.Listen) return c.CanAccept ? Linux.POLLIN | Linux.POLLRDNORM : 0;
-        // tcp_done sets both shutdown bits when a connection ends (reset, refused, timed out, finished).
-        bool ended = state == TcpState.Closed && c.Remote is not null;
-        bool receiveShut = c.FinReceived || c.ReadShutdown || ended;
-        bool sendShut = c.WriteShutdown || ended;
-        int mask = 0;
-        if ((receiveShut && sendShut) || state == TcpState.Closed) mask |= Linux.POLLHUP;
-        if (receiveShut) mask |= Linux.POLLIN | Linux.POLLRDNORM | Linux.POLLRDHUP;
-        if (state is not (TcpState.SynSent or TcpState.SynReceived))
-        {
-            if (c.Available > 0) mask |= Linux.POLLIN | Linux.POLLRDNORM;
-            // __sk_stream_is_writeable: free space at least half of what is queued.
-            if (sendShut || c.SendBufferCapacity - c.Unacknowledged >= c.Unacknowledged / 2) mask |= Linux.POLLOUT | Linux.POLLWRNORM;
-        }
-        if (c.PendingError != Errno.Ok) mask |= Linux.POLLERR;
-        return mask;
-    }
-
-    private int DatagramPollEvents()
-    {
-        int mask = Linux.POLLOUT | Linux.POLLWRNORM | Linux.POLLWRBAND; // datagrams go at once: always writable
-        var error = udp?.PendingError ?? raw!.PendingError;
-        if (error != Errno.Ok) mask |= Linux.POLLERR;
-        if (readShut) mask |= Linux.POLLIN | Linux.POLLRDNORM | Linux.POLLRDHUP;
-        if (readShut && writeShut) mask |= Linux.POLLHUP;
-        if ((udp?.QueuedDatagrams ?? raw!.QueuedDatagrams) > 0) mask |= Linux.POLLIN | Linux.POLLRDNORM;
-        return mask;
-    }
+    internal int PollEventsLocked() => closed ? Linux.POLLNVAL : endpoint.PollEvents;
 
     /// <summary>SO_SNDBUF / SO_RCVBUF in bytes of data: always for datagram sockets; for TCP only before the connection starts (false then).</summary>
     internal bool TrySetBufferSize(bool receive, int bytes)
     {
-        lock (host.Gate)
-        {
-            if (tcp is not null) return receive ? tcp.TryResizeBuffers(null, bytes) : tcp.TryResizeBuffers(bytes, null);
-            if (receive) { if (udp is not null) udp.ReceiveBufferSize = bytes; else raw!.ReceiveBufferSize = bytes; }
-            else { if (udp is not null) udp.SendBufferSize = bytes; else raw!.SendBufferSize = bytes; }
-            return true;
-        }
+        lock (host.Gate) return endpoint.TrySetBufferSize(receive, bytes);
     }
 
     /// <summary>IP_TOS of outgoing IPv4 headers.</summary>
     internal byte TypeOfService
     {
-        get { lock (host.Gate) return tcp?.TypeOfService ?? udp?.TypeOfService ?? raw!.TypeOfService; }
-        set { lock (host.Gate) { if (tcp is not null) tcp.TypeOfService = value; else if (udp is not null) udp.TypeOfService = value; else raw!.TypeOfService = value; } }
+        get { lock (host.Gate) return endpoint.TypeOfService; }
+        set { lock (host.Gate) endpoint.TypeOfService = value; }
     }
 
     /// <summary>Bytes sent and not yet acknowledged plus bytes not yet sent (SIOCOUTQ, Linux's write_seq - snd_una); 0 for datagrams, which leave at once.</summary>
-    internal int OutputQueued { get { lock (host.Gate) return tcp?.Unacknowledged ?? 0; } }
+    internal int OutputQueued { get { lock (host.Gate) return endpoint.OutputQueued; } }
 
     /// <summary>The IPv4 MTU of the host (TCP_INFO's tcpi_pmtu).</summary>
     internal int Mtu => host.Stack.Ipv4.Mtu;

@@ -1,4 +1,6 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using UserStack.Sockets.Endpoints;
 using UserStack.Tcp;
 using UserStack.Transport;
 
@@ -11,26 +13,19 @@ public sealed partial class UserSocket
     public TimeSpan? Linger { get; set; }
 
     /// <summary>The TCP state, for learners and the HTTP page; null for other sockets.</summary>
-    public TcpState? State { get { lock (host.Gate) return tcp?.State; } }
-
-    private bool IsStreamConnected => tcp is not null && tcp.State is not (TcpState.Closed or TcpState.Listen or TcpState.SynSent or TcpState.SynReceived);
+    public TcpState? State { get { lock (host.Gate) return stream?.State; } }
 
     /// <summary>Where connect() stands, as Linux's sock->state (SS_UNCONNECTED, SS_CONNECTING, SS_CONNECTED).</summary>
     private enum ConnectPhase { Unconnected, Connecting, Connected }
     private ConnectPhase phase;
-
-    /// <summary>Under the lock: waits for a pulse or the deadline (on the host's clock); false when the deadline passed.</summary>
-    private bool WaitLocked(Time.Instant deadline) => host.WaitLocked(deadline);
 
     public Errno TryListen(int backlog)
     {
         lock (host.Gate)
         {
             if (closed) return Errno.EBADF;
-            if (tcp is null) return Errno.EOPNOTSUPP;
-            var e = host.Stack.Tcp.Listen(tcp, backlog, host.Now);
-            host.Reschedule();
-            return e;
+            if (stream is null) return Errno.EOPNOTSUPP;
+            return stream.Listen(backlog, host.Now);
         }
     }
 
@@ -40,18 +35,18 @@ public sealed partial class UserSocket
     private Errno TryAccept(bool wait, out UserSocket? accepted)
     {
         accepted = null;
-        if (tcp is null) return Errno.EOPNOTSUPP;
+        if (stream is null) return Errno.EOPNOTSUPP;
         var deadline = ReceiveDeadline();
         lock (host.Gate)
         {
             while (true)
             {
                 if (closed) return Errno.EBADF;
-                if (tcp.State != TcpState.Listen) return Errno.EINVAL;
-                if (tcp.TakeAccepted() is { } child)
+                if (!stream.IsListening) return Errno.EINVAL;
+                if (stream.Accept() is { } child)
                 {
                     // accept() hands down what the listener's socket holds, as Linux clones the listening sock.
-                    accepted = new UserSocket(host, SocketType.Stream, ProtocolType.Tcp, null, null, child)
+                    accepted = new UserSocket(host, SocketType.Stream, ProtocolType.Tcp, child)
                     {
                         phase = ConnectPhase.Connected,
                         ReceiveTimeout = ReceiveTimeout,
@@ -87,15 +82,14 @@ public sealed partial class UserSocket
                     answer = Errno.EALREADY;
                     break;
                 default:
-                    if (tcp!.State != TcpState.Closed) return Errno.EISCONN; // a listener, as Linux
-                    var e = host.Stack.Tcp.Connect(tcp, remote, host.Now);
-                    host.Reschedule();
+                    if (stream!.State != TcpState.Closed) return Errno.EISCONN; // a listener, as Linux
+                    var e = stream.Connect(remote, host.Now);
                     if (e != Errno.Ok) return e;
                     phase = ConnectPhase.Connecting;
                     answer = Errno.EINPROGRESS;
                     break;
             }
-            while (tcp!.IsConnecting)
+            while (stream!.IsConnecting)
                 if (!wait || !WaitLocked(deadline)) return answer;
             return FinishConnectLocked();
         }
@@ -104,9 +98,9 @@ public sealed partial class UserSocket
     /// <summary>The handshake is over: 0 if the connection stands, else its error (ECONNABORTED if SO_ERROR already took it).</summary>
     private Errno FinishConnectLocked()
     {
-        if (IsStreamConnected || tcp!.State is TcpState.CloseWait) { phase = ConnectPhase.Connected; return Errno.Ok; }
+        if (stream!.IsConnected) { phase = ConnectPhase.Connected; return Errno.Ok; }
         phase = ConnectPhase.Unconnected;
-        var error = tcp.TakeError();
+        var error = stream.TakeError();
         return error == Errno.Ok ? Errno.ECONNABORTED : error;
     }
 
@@ -125,14 +119,13 @@ public sealed partial class UserSocket
             while (true)
             {
                 if (closed) return Errno.EBADF;
-                if (tcp!.IsConnecting)
+                if (stream!.IsConnecting)
                 {
                     if (!wait) return Errno.EAGAIN;
                     if (!WaitLocked(deadline)) return Errno.EAGAIN;
                     continue;
                 }
-                int n = tcp.Send(data[sent..], host.Now, out var e);
-                host.Reschedule();
+                int n = stream.Send(data[sent..], host.Now, out var e);
                 if (e == Errno.ENOTCONN) e = Errno.EPIPE;
                 sent += n;
                 if (sent == data.Length) return Errno.Ok;
@@ -167,15 +160,14 @@ public sealed partial class UserSocket
                 {
                     if (closed) return Errno.EBADF;
                     if (into.Length == 0) return Errno.Ok;
-                    if (tcp!.State == TcpState.Listen) return Errno.ENOTCONN;
-                    int n = tcp.Receive(peek ? into : into[received..], peek, host.Now, out var e);
-                    host.Reschedule();
+                    if (stream!.IsListening) return Errno.ENOTCONN;
+                    int n = stream.Receive(peek ? into : into[received..], peek, host.Now, out var e);
                     if (n > 0)
                     {
                         received = peek ? n : received + n;
                         if (!waitAll || received == into.Length || !wait) return Errno.Ok;
                         if (!peek) continue; // MSG_WAITALL: take more, or see the end, before waiting
-                        if (peek && (tcp.FinReceived || tcp.ReadShutdown || tcp.PendingError != Errno.Ok || tcp.State == TcpState.Closed)) return Errno.Ok;
+                        if (peek && stream.ReceiveEnded) return Errno.Ok;
                     }
                     else if (e == Errno.Ok) return Errno.Ok;                                   // end of stream
                     else if (e == Errno.ENOTCONN && phase == ConnectPhase.Connected) return Errno.Ok; // the connection ended (reset reported already): 0, as Linux
@@ -204,32 +196,9 @@ public sealed partial class UserSocket
         lock (host.Gate)
         {
             if (closed) return Errno.EBADF;
-            if (tcp is null)
-            {
-                bool connected = udp is not null ? udp.Remote is not null : raw!.RemoteAddress is not null;
-                if (!connected) return Errno.ENOTCONN;
-                readShut |= read;
-                writeShut |= write;
-                Wake();
-                return Errno.Ok;
-            }
-            switch (tcp.State)
-            {
-                case TcpState.Closed:
-                    return Errno.ENOTCONN;
-                case TcpState.Listen:
-                    if (read) { host.Stack.Tcp.Close(tcp, host.Now); host.Reschedule(); }
-                    return Errno.Ok;
-                case TcpState.SynSent:
-                    tcp.ShutdownWrite(host.Now); // ends the attempt (RFC 9293 3.10.4 in SYN-SENT)
-                    phase = ConnectPhase.Unconnected;
-                    host.Reschedule();
-                    return Errno.Ok;
-            }
-            if (read) tcp.ShutdownRead();
-            if (write) tcp.ShutdownWrite(host.Now);
-            host.Reschedule();
-            return Errno.Ok;
+            var e = endpoint.Shutdown(read, write, host.Now);
+            if (e == Errno.Ok && stream is { State: TcpState.Closed } && phase == ConnectPhase.Connecting) phase = ConnectPhase.Unconnected; // SYN-SENT: the attempt ended
+            return e;
         }
     }
 
@@ -247,20 +216,7 @@ public sealed partial class UserSocket
 
     public void Shutdown(SocketShutdown how) => Check(TryShutdown(how));
 
-    /// <summary>Waits, without a thread, until <paramref name="ready"/> holds (checked under the lock) or the socket closes.</summary>
-    private async ValueTask WaitAsync(Func<bool> ready, CancellationToken cancel)
-    {
-        TaskCompletionSource tcs;
-        lock (host.Gate)
-        {
-            if (closed || ready()) return;
-            tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            waiters.Add(tcs);
-        }
-        try { await tcs.Task.WaitAsync(cancel).ConfigureAwait(false); }
-        finally { lock (host.Gate) waiters.Remove(tcs); }
-    }
-
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<UserSocket> AcceptAsync(CancellationToken cancel = default)
     {
         while (true)
@@ -269,15 +225,15 @@ public sealed partial class UserSocket
             var e = TryAccept(wait: false, out var s);
             if (e == Errno.Ok) return s!;
             if (e != Errno.EAGAIN) Check(e);
-            await WaitAsync(() => tcp!.CanAccept || tcp.State != TcpState.Listen, cancel).ConfigureAwait(false);
+            await WaitAsync(WaitFor.Acceptable, cancel).ConfigureAwait(false);
         }
     }
 
     public async ValueTask ConnectAsync(Endpoint remote, CancellationToken cancel = default)
     {
-        var e = tcp is null ? TryConnect(remote) : TryConnectStream(remote, wait: false);
+        var e = stream is null ? TryConnect(remote) : TryConnectStream(remote, wait: false);
         if (e != Errno.EINPROGRESS) { Check(e); return; }
-        await WaitAsync(() => !tcp!.IsConnecting, cancel).ConfigureAwait(false);
+        await WaitAsync(WaitFor.Connected, cancel).ConfigureAwait(false);
         lock (host.Gate)
         {
             var error = FinishConnectLocked();
@@ -285,6 +241,7 @@ public sealed partial class UserSocket
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancel = default)
     {
         while (true)
@@ -293,10 +250,11 @@ public sealed partial class UserSocket
             var e = TryReceiveStream(buffer.Span, Linux.MSG_DONTWAIT, out int n);
             if (e == Errno.Ok) return n;
             if (e != Errno.EAGAIN) Check(e);
-            await WaitAsync(() => tcp!.IsReadable, cancel).ConfigureAwait(false);
+            await WaitAsync(WaitFor.Readable, cancel).ConfigureAwait(false);
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancel = default)
     {
         while (data.Length > 0)
@@ -306,13 +264,54 @@ public sealed partial class UserSocket
             data = data[n..];
             if (data.Length == 0) return;
             if (e != Errno.Ok && e != Errno.EAGAIN) Check(e);
-            await WaitAsync(() => tcp!.IsWritable && !tcp.IsConnecting, cancel).ConfigureAwait(false);
+            await WaitAsync(WaitFor.Writable, cancel).ConfigureAwait(false);
         }
     }
 
     /// <summary>A .NET <see cref="System.IO.Stream"/> over this connected stream socket; disposing it closes the socket.</summary>
-    public UserStream GetStream() => tcp is not null ? new UserStream(this) : throw new InvalidOperationException("only stream sockets have a Stream");
+    public UserStream GetStream() => stream is not null ? new UserStream(this) : throw new InvalidOperationException("only stream sockets have a Stream");
 
-    /// <summary>The socket as an <see cref="System.IO.Pipelines.IDuplexPipe"/> (reader and writer over its stream).</summary>
-    public System.IO.Pipelines.IDuplexPipe GetPipe() => new UserSocketPipe(GetStream());
+    /// <summary>
+    /// The socket as an <see cref="System.IO.Pipelines.IDuplexPipe"/> built on its own buffers: the
+    /// reader hands out the receive buffer in place (no copy; the window opens as it advances), the
+    /// writer sends into the send buffer and its flush waits for room; completing the writer sends
+    /// FIN (shutdown of writing).
+    /// </summary>
+    public System.IO.Pipelines.IDuplexPipe GetPipe() => stream is not null ? new SocketPipe(this) : throw new InvalidOperationException("only stream sockets have a pipe");
+
+    // ---- what the pipe reads in place --------------------------------------------------------
+
+    /// <summary>The received bytes in place (see <see cref="IStreamEndpoint.PeekReceived"/>); <paramref name="ended"/> when no more will come.</summary>
+    internal int PeekReceived(out ReadOnlyMemory<byte> first, out ReadOnlyMemory<byte> second, out bool ended, out Errno error)
+    {
+        lock (host.Gate)
+        {
+            error = Errno.Ok;
+            first = second = ReadOnlyMemory<byte>.Empty;
+            if (closed) { ended = true; error = Errno.EBADF; return 0; }
+            int n = stream!.PeekReceived(out first, out second);
+            ended = stream.ReceiveEnded;
+            if (n == 0 && ended)
+            {
+                error = stream.TakeError();
+                if (error == Errno.ENOTCONN && phase == ConnectPhase.Connected) error = Errno.Ok;
+            }
+            return n;
+        }
+    }
+
+    internal void ConsumeReceived(int count)
+    {
+        if (count <= 0) return;
+        lock (host.Gate) if (!closed) stream!.Consume(count, host.Now);
+    }
+
+    /// <summary>Waits until more than <paramref name="beyond"/> bytes are readable, or the stream ended.</summary>
+    internal ValueTask WaitReceivedBeyondAsync(int beyond, CancellationToken cancel) => WaitAsync(WaitFor.ReceivedBeyond, cancel, beyond);
+
+    /// <summary>Wakes this socket's waiters to look again (a pipe's CancelPendingRead).</summary>
+    internal void WakeWaiters()
+    {
+        lock (host.Gate) Wake();
+    }
 }

@@ -1,9 +1,8 @@
 using System.Net.Sockets;
-using UserStack.Raw;
+using System.Runtime.CompilerServices;
+using UserStack.Sockets.Endpoints;
 using UserStack.Sockets.Host;
 using UserStack.Transport;
-using UserStack.Tcp;
-using UserStack.Udp;
 using UserStack.Wire;
 
 namespace UserStack.Sockets.Api;
@@ -15,28 +14,31 @@ public readonly record struct ReceiveResult(int Length, Endpoint From, bool Trun
 /// A socket on UserStack, the idiomatic .NET face: blocking calls that honour timeouts, async
 /// calls with cancellation, exceptions as <see cref="SocketException"/>. The Try* methods return
 /// an <see cref="Errno"/> instead and back the descriptor API (<see cref="BsdSockets"/>).
-/// Every call takes the host's one lock; blocking waits release it.
+/// The protocol side is one endpoint (Sockets/Endpoints: a stream endpoint for TCP, a datagram
+/// endpoint for UDP and raw IP) that every call goes through. Every call takes the host's one
+/// lock; blocking waits release it and sleep on this socket's own wait queue, which the core's
+/// signal for this socket (and nothing else) wakes. Async waits use reusable value-task sources.
 /// </summary>
 public sealed partial class UserSocket : IDisposable
 {
     private readonly StackHost host;
-    private readonly UdpSocket? udp;
-    private readonly RawSocket? raw;
-    private readonly TcpConnection? tcp;
-    private readonly List<TaskCompletionSource> waiters = new();
+    private readonly IEndpoint endpoint;
+    private readonly IStreamEndpoint? stream;     // the endpoint, when it is a stream
+    private readonly IDatagramEndpoint? datagram; // the endpoint, when it is datagrams
+    private readonly WaitQueue waiters;
+    private AsyncWaiter? readWaiter, writeWaiter; // one per direction, made on first async use
     private bool closed;
 
-    private UserSocket(StackHost host, SocketType type, ProtocolType protocol, UdpSocket? udp, RawSocket? raw, TcpConnection? tcp = null)
+    private UserSocket(StackHost host, SocketType type, ProtocolType protocol, IEndpoint endpoint)
     {
-        this.tcp = tcp;
-        if (tcp is not null) tcp.Signal = Wake;
         this.host = host;
         Type = type;
         Protocol = protocol;
-        this.udp = udp;
-        this.raw = raw;
-        if (udp is not null) udp.Signal = Wake;
-        if (raw is not null) raw.Signal = Wake;
+        this.endpoint = endpoint;
+        stream = endpoint as IStreamEndpoint;
+        datagram = endpoint as IDatagramEndpoint;
+        waiters = host.CreateWaitQueue();
+        endpoint.Signal = Wake;
     }
 
     public SocketType Type { get; }
@@ -45,9 +47,12 @@ public sealed partial class UserSocket : IDisposable
     public bool Blocking { get; set; } = true;
     /// <summary>SO_RCVTIMEO: a blocking receive gives up with EAGAIN after this long; null waits forever.</summary>
     public TimeSpan? ReceiveTimeout { get; set; }
-    /// <summary>SO_SNDTIMEO: kept for the API; datagram sends never wait.</summary>
+    /// <summary>SO_SNDTIMEO: how long a blocking stream send or connect waits; datagram sends never wait.</summary>
     public TimeSpan? SendTimeout { get; set; }
     public bool IsClosed => closed;
+
+    /// <summary>This socket's wait queue (poll and select register on it).</summary>
+    internal WaitQueue Waiters => waiters;
 
     public static Errno TryCreate(StackHost host, AddressFamily family, SocketType type, ProtocolType protocol, out UserSocket? socket)
     {
@@ -58,17 +63,17 @@ public sealed partial class UserSocket : IDisposable
             switch (type)
             {
                 case SocketType.Dgram when protocol is ProtocolType.Udp or ProtocolType.Unspecified or ProtocolType.IP:
-                    socket = new UserSocket(host, type, ProtocolType.Udp, host.Stack.Udp.Open(), null);
+                    socket = new UserSocket(host, type, ProtocolType.Udp, new UdpEndpoint(host, host.Stack.Udp.Open()));
                     return Errno.Ok;
                 case SocketType.Dgram:
                     return Errno.EPROTONOSUPPORT;
                 case SocketType.Raw when (int)protocol is > 0 and < 255:
-                    socket = new UserSocket(host, type, protocol, null, host.Stack.Raw.Open((IpProtocol)protocol));
+                    socket = new UserSocket(host, type, protocol, new RawEndpoint(host, host.Stack.Raw.Open((IpProtocol)protocol)));
                     return Errno.Ok;
                 case SocketType.Raw:
                     return Errno.EPROTONOSUPPORT;
                 case SocketType.Stream when protocol is ProtocolType.Tcp or ProtocolType.Unspecified or ProtocolType.IP:
-                    socket = new UserSocket(host, type, ProtocolType.Tcp, null, null, host.Stack.Tcp.Open());
+                    socket = new UserSocket(host, type, ProtocolType.Tcp, new TcpEndpoint(host, host.Stack.Tcp.Open()));
                     return Errno.Ok;
                 case SocketType.Stream:
                     return Errno.EPROTONOSUPPORT;
@@ -90,24 +95,13 @@ public sealed partial class UserSocket : IDisposable
 
     public Errno TryBind(Endpoint local)
     {
-        lock (host.Gate)
-        {
-            if (closed) return Errno.EBADF;
-            if (tcp is not null) return host.Stack.Tcp.Bind(tcp, local);
-            if (udp is not null) return host.Stack.Udp.Bind(udp, local);
-            return host.Stack.Raw.Bind(raw!, local.Address);
-        }
+        lock (host.Gate) return closed ? Errno.EBADF : endpoint.Bind(local);
     }
 
     public Errno TryConnect(Endpoint remote)
     {
-        if (tcp is not null) return TryConnectStream(remote, Blocking);
-        lock (host.Gate)
-        {
-            if (closed) return Errno.EBADF;
-            if (udp is not null) return host.Stack.Udp.Connect(udp, remote);
-            return host.Stack.Raw.Connect(raw!, remote.Address);
-        }
+        if (stream is not null) return TryConnectStream(remote, Blocking);
+        lock (host.Gate) return closed ? Errno.EBADF : datagram!.Connect(remote);
     }
 
     /// <summary>sendto(): one datagram; <paramref name="to"/> null sends to the connected peer.</summary>
@@ -123,17 +117,14 @@ public sealed partial class UserSocket : IDisposable
     {
         sent = 0;
         if ((flags & Linux.MSG_OOB) != 0) return Errno.EOPNOTSUPP;
-        if (tcp is not null) return TrySendStream(data, flags, out sent);
+        if (stream is not null) return TrySendStream(data, flags, out sent);
         lock (host.Gate)
         {
             if (closed) return Errno.EBADF;
-            if (writeShut) return Errno.EPIPE;
-            var pending = TakeError();
+            if (datagram!.WriteShut) return Errno.EPIPE;
+            var pending = datagram.TakeError();
             if (pending != Errno.Ok) return pending;
-            var now = host.Now;
-            var e = udp is not null ? host.Stack.Udp.Send(udp, data, to, now)
-                : Extras.HeaderIncluded ? host.Stack.Raw.SendHeaderIncluded(raw!, data, to?.Address, now)
-                : host.Stack.Raw.Send(raw!, data, to?.Address, now);
+            var e = datagram.Send(data, to, host.Now, Extras.HeaderIncluded);
             host.Reschedule();
             if (e == Errno.Ok) sent = data.Length;
             return e;
@@ -170,14 +161,22 @@ public sealed partial class UserSocket : IDisposable
     {
         copied = fullLength = 0;
         from = default;
-        if (tcp is not null)
+        if (stream is not null)
         {
             var se = TryReceiveStream(buffer, flags, out copied);
             fullLength = copied;
-            lock (host.Gate) from = tcp.Remote ?? default;
+            lock (host.Gate) from = stream.Connection.Remote ?? default;
             return se;
         }
-        if (raw is not null && (flags & Linux.MSG_OOB) != 0) return Errno.EOPNOTSUPP; // raw_recvmsg; udp_recvmsg ignores the bit
+        return TryReceiveDatagram(buffer, flags, out copied, out fullLength, out from);
+    }
+
+    private Errno TryReceiveDatagram(Span<byte> buffer, int flags, out int copied, out int fullLength, out Endpoint from)
+    {
+        copied = fullLength = 0;
+        from = default;
+        var d = datagram!;
+        if ((flags & Linux.MSG_OOB) != 0 && d.RefusesOutOfBand) return Errno.EOPNOTSUPP; // raw_recvmsg; udp_recvmsg ignores the bit
         bool peek = (flags & Linux.MSG_PEEK) != 0;
         bool wait = Blocking && (flags & Linux.MSG_DONTWAIT) == 0;
         var deadline = ReceiveDeadline();
@@ -186,14 +185,11 @@ public sealed partial class UserSocket : IDisposable
             while (true)
             {
                 if (closed) return Errno.EBADF;
-                var pending = TakeError();
+                var pending = d.TakeError();
                 if (pending != Errno.Ok) return pending;
-                var e = udp is not null
-                    ? udp.TryReceive(buffer, peek, out copied, out fullLength, out from)
-                    : raw!.TryReceive(buffer, peek, out copied, out fullLength, out from);
-                if (e == Errno.Ok) return Errno.Ok;
-                if (readShut) return Errno.Ok; // shut for reading and empty: 0, as Linux
-                if (!wait || !host.WaitLocked(deadline)) return Errno.EAGAIN;
+                if (d.Receive(buffer, peek, out copied, out fullLength, out from) == Errno.Ok) return Errno.Ok;
+                if (d.ReadShut) return Errno.Ok; // shut for reading and empty: 0, as Linux
+                if (!wait || !WaitLocked(deadline)) return Errno.EAGAIN;
             }
         }
     }
@@ -202,25 +198,14 @@ public sealed partial class UserSocket : IDisposable
     private Time.Instant ReceiveDeadline() => ReceiveTimeout is { } t && t < TimeSpan.Zero ? host.Now : host.DeadlineAfter(ReceiveTimeout);
     private Time.Instant SendDeadline() => SendTimeout is { } t && t < TimeSpan.Zero ? host.Now : host.DeadlineAfter(SendTimeout);
 
-    /// <summary>Waits without blocking a thread until the socket is readable (or closed, or cancelled).</summary>
-    private async ValueTask WaitReadableAsync(CancellationToken cancel)
-    {
-        TaskCompletionSource tcs;
-        lock (host.Gate)
-        {
-            if (closed || IsReadableLocked) return;
-            tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            waiters.Add(tcs);
-        }
-        try { await tcs.Task.WaitAsync(cancel).ConfigureAwait(false); }
-        finally { lock (host.Gate) waiters.Remove(tcs); }
-    }
+    /// <summary>Under the lock: sleeps on this socket's queue until it is woken or the deadline passes (on the host's clock); false when the deadline had passed.</summary>
+    private bool WaitLocked(Time.Instant deadline) => host.WaitLocked(waiters, deadline);
 
     public Errno TryGetSockName(out Endpoint local)
     {
         lock (host.Gate)
         {
-            local = tcp is not null ? tcp.Local : udp is not null ? udp.Local : new Endpoint(raw!.LocalAddress, 0);
+            local = endpoint.LocalEndpoint;
             return closed ? Errno.EBADF : Errno.Ok;
         }
     }
@@ -230,67 +215,57 @@ public sealed partial class UserSocket : IDisposable
         lock (host.Gate)
         {
             remote = default;
-            if (closed) return Errno.EBADF;
-            if (tcp is not null) { if (tcp.Remote is not { } t || tcp.State is TcpState.Closed or TcpState.Listen or TcpState.SynSent) return Errno.ENOTCONN; remote = t; return Errno.Ok; }
-            if (udp is not null) { if (udp.Remote is not { } r) return Errno.ENOTCONN; remote = r; return Errno.Ok; }
-            if (raw!.RemoteAddress is not { } a) return Errno.ENOTCONN;
-            remote = new Endpoint(a, 0);
-            return Errno.Ok;
+            return closed ? Errno.EBADF : endpoint.GetPeer(out remote);
         }
     }
 
-    /// <summary>FIONREAD: bytes of the next datagram (Linux's answer for UDP and raw sockets).</summary>
-    public int Available
-    {
-        get { lock (host.Gate) return tcp?.Available ?? udp?.NextDatagramLength ?? raw!.NextDatagramLength; }
-    }
+    /// <summary>FIONREAD: bytes readable on a stream; bytes of the next datagram (Linux's answer for UDP and raw sockets).</summary>
+    public int Available { get { lock (host.Gate) return endpoint.Available; } }
 
     public bool IsReadable { get { lock (host.Gate) return IsReadableLocked; } }
-    private bool IsReadableLocked => closed || (tcp?.IsReadable ?? udp?.IsReadable ?? (raw!.IsReadable || raw.PendingError != Errno.Ok));
+    private bool IsReadableLocked => closed || endpoint.IsReadable;
     /// <summary>Datagram sockets never wait to send; a stream socket can when its send buffer is full.</summary>
-    public bool IsWritable { get { lock (host.Gate) return tcp is null || closed || tcp.IsWritable && !tcp.IsConnecting; } }
-    public bool HasError { get { lock (host.Gate) return (tcp?.PendingError ?? udp?.PendingError ?? raw!.PendingError) != Errno.Ok; } }
+    public bool IsWritable { get { lock (host.Gate) return closed || endpoint.IsWritable; } }
+    public bool HasError { get { lock (host.Gate) return endpoint.PendingError != Errno.Ok; } }
 
     // ---- options ---------------------------------------------------------------------------
 
     public bool ReuseAddress
     {
-        get { lock (host.Gate) return tcp?.ReuseAddress ?? udp?.ReuseAddress ?? false; }
-        set { lock (host.Gate) { if (tcp is not null) tcp.ReuseAddress = value; else if (udp is not null) udp.ReuseAddress = value; } }
+        get { lock (host.Gate) return endpoint.ReuseAddress; }
+        set { lock (host.Gate) endpoint.ReuseAddress = value; }
     }
 
     public bool Broadcast
     {
-        get { lock (host.Gate) return tcp is null && (udp?.Broadcast ?? raw!.Broadcast); }
-        set { lock (host.Gate) { if (udp is not null) udp.Broadcast = value; else if (raw is not null) raw.Broadcast = value; } }
+        get { lock (host.Gate) return endpoint.Broadcast; }
+        set { lock (host.Gate) endpoint.Broadcast = value; }
     }
 
     public int ReceiveBufferSize
     {
-        get { lock (host.Gate) return tcp?.ReceiveBufferCapacity ?? udp?.ReceiveBufferSize ?? raw!.ReceiveBufferSize; }
+        get { lock (host.Gate) return endpoint.ReceiveBufferSize; }
         set => TrySetBufferSize(receive: true, value); // TCP: only before the connection starts
     }
 
     public int SendBufferSize
     {
-        get { lock (host.Gate) return tcp?.SendBufferCapacity ?? udp?.SendBufferSize ?? raw!.SendBufferSize; }
+        get { lock (host.Gate) return endpoint.SendBufferSize; }
         set => TrySetBufferSize(receive: false, value);
     }
 
     /// <summary>IP_TTL of outgoing datagrams.</summary>
     public byte TimeToLive
     {
-        get { lock (host.Gate) return tcp?.TimeToLive ?? udp?.TimeToLive ?? raw!.TimeToLive; }
-        set { lock (host.Gate) { if (tcp is not null) tcp.TimeToLive = value; else if (udp is not null) udp.TimeToLive = value; else raw!.TimeToLive = value; } }
+        get { lock (host.Gate) return endpoint.TimeToLive; }
+        set { lock (host.Gate) endpoint.TimeToLive = value; }
     }
 
     /// <summary>SO_ERROR: reads and clears the pending asynchronous error.</summary>
-    public Errno TakePendingError() { lock (host.Gate) return TakeError(); }
-
-    private Errno TakeError() => tcp?.TakeError() ?? udp?.TakeError() ?? raw!.TakeError();
+    public Errno TakePendingError() { lock (host.Gate) return endpoint.TakeError(); }
 
     /// <summary>Datagrams this socket lost because its receive buffer was full.</summary>
-    public long ReceiveBufferDrops { get { lock (host.Gate) return tcp is not null ? 0 : udp?.ReceiveBufferDrops ?? raw!.ReceiveBufferDrops; } }
+    public long ReceiveBufferDrops { get { lock (host.Gate) return endpoint.ReceiveBufferDrops; } }
 
     // ---- the idiomatic face ----------------------------------------------------------------
 
@@ -300,7 +275,12 @@ public sealed partial class UserSocket : IDisposable
     public Endpoint RemoteEndpoint { get { Check(TryGetPeerName(out var e)); return e; } }
 
     public int SendTo(ReadOnlySpan<byte> data, Endpoint to) { Check(TrySendTo(data, to, out int n)); return n; }
-    public int Send(ReadOnlySpan<byte> data) { Check(TrySendTo(data, null, out int n)); return n; }
+
+    public int Send(ReadOnlySpan<byte> data)
+    {
+        Check(stream is not null ? TrySendStream(data, 0, out int n) : TrySend(data, null, 0, out n));
+        return n;
+    }
 
     public ReceiveResult ReceiveFrom(Span<byte> buffer, SocketFlags flags = SocketFlags.None)
     {
@@ -308,7 +288,13 @@ public sealed partial class UserSocket : IDisposable
         return r;
     }
 
-    public int Receive(Span<byte> buffer) => ReceiveFrom(buffer).Length;
+    /// <summary>recv(): a stream's bytes (0 at the end), or one datagram's.</summary>
+    public int Receive(Span<byte> buffer)
+    {
+        if (stream is null) return ReceiveFrom(buffer).Length;
+        Check(TryReceiveStream(buffer, 0, out int n));
+        return n;
+    }
 
     public ValueTask<int> SendToAsync(ReadOnlyMemory<byte> data, Endpoint to, CancellationToken cancel = default)
     {
@@ -316,6 +302,7 @@ public sealed partial class UserSocket : IDisposable
         return ValueTask.FromResult(SendTo(data.Span, to)); // datagram sends never wait
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReceiveResult> ReceiveFromAsync(Memory<byte> buffer, CancellationToken cancel = default)
     {
         while (true)
@@ -324,7 +311,7 @@ public sealed partial class UserSocket : IDisposable
             var e = TryReceiveFrom(buffer.Span, (SocketFlags)0x40, out var r);
             if (e == Errno.Ok) return r;
             if (e != Errno.EAGAIN || !Blocking) throw new SocketException((int)e.ToSocketError());
-            await WaitReadableAsync(cancel).ConfigureAwait(false);
+            await WaitAsync(WaitFor.Readable, cancel).ConfigureAwait(false);
         }
     }
 
@@ -333,12 +320,42 @@ public sealed partial class UserSocket : IDisposable
         if (e != Errno.Ok) throw new SocketException((int)e.ToSocketError());
     }
 
-    // Under the host lock, from the core: data or an error arrived.
-    private void Wake()
+    /// <summary>What an async call waits for (an enum, not a delegate: nothing to allocate).</summary>
+    private enum WaitFor { Readable, Writable, Acceptable, Connected, ReceivedBeyond }
+
+    private bool IsReadyLocked(WaitFor what, int beyond) => closed || what switch
     {
-        host.WakeAllLocked();
-        foreach (var w in waiters) w.TrySetResult();
+        WaitFor.Readable => endpoint.IsReadable,
+        WaitFor.ReceivedBeyond => endpoint.Available > beyond || stream!.ReceiveEnded,
+        WaitFor.Writable => endpoint.IsWritable,
+        WaitFor.Acceptable => stream!.CanAccept || !stream.IsListening,
+        _ => !stream!.IsConnecting,
+    };
+
+    /// <summary>
+    /// Waits, without a thread, until <paramref name="what"/> holds or the socket closes: the
+    /// check and the registration on this socket's queue happen under one hold of the lock, so no
+    /// wake-up is lost. The direction's reusable <see cref="AsyncWaiter"/> makes it allocation-free;
+    /// a second concurrent wait in the same direction gets a fresh one.
+    /// </summary>
+    private ValueTask WaitAsync(WaitFor what, CancellationToken cancel, int beyond = 0)
+    {
+        lock (host.Gate)
+        {
+            if (IsReadyLocked(what, beyond)) return ValueTask.CompletedTask;
+            bool reading = what is WaitFor.Readable or WaitFor.Acceptable or WaitFor.ReceivedBeyond;
+            var waiter = reading ? readWaiter ??= new AsyncWaiter(host.Gate) : writeWaiter ??= new AsyncWaiter(host.Gate);
+            if (!waiter.TryTake())
+            {
+                waiter = new AsyncWaiter(host.Gate);
+                waiter.TryTake();
+            }
+            return waiter.WaitLocked(waiters, cancel);
+        }
     }
+
+    // Under the host lock, from the core (or a shutdown/close here): this socket's state changed.
+    private void Wake() => waiters.WakeLocked();
 
     public void Close()
     {
@@ -346,19 +363,12 @@ public sealed partial class UserSocket : IDisposable
         {
             if (closed) return;
             closed = true;
-            if (tcp is not null)
-            {
-                if (Linger == TimeSpan.Zero && tcp.State != TcpState.Listen) tcp.Abort(host.Now, Errno.Ok); // SO_LINGER 0: RST, and the connection is gone
-                else host.Stack.Tcp.Close(tcp, host.Now);
-                host.Reschedule();
-            }
-            else if (udp is not null) host.Stack.Udp.Close(udp);
-            else host.Stack.Raw.Close(raw!);
+            endpoint.Close(host.Now, abort: Linger == TimeSpan.Zero);
             Wake();
         }
     }
 
     public void Dispose() => Close();
 
-    public override string ToString() { lock (host.Gate) return tcp?.ToString() ?? udp?.ToString() ?? raw!.ToString(); }
+    public override string ToString() { lock (host.Gate) return endpoint.ToString()!; }
 }

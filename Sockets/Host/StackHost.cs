@@ -68,7 +68,7 @@ public sealed class StackHost : IDisposable
                 catch (Exception e) { Fault(e); }
             }
             if (target > manual.Now) manual.Set(target);
-            WakeAllLocked(); // calls waiting for a virtual deadline look at the clock again
+            WakeExpiredLocked(); // calls whose virtual deadline came look at the clock again
         }
     }
 
@@ -76,52 +76,112 @@ public sealed class StackHost : IDisposable
     public int BlockedCalls => Volatile.Read(ref blockedCalls);
     private int blockedCalls;
 
-    /// <summary>Under <see cref="Gate"/>: releases it until the core signals a change or the time passes.</summary>
+    // Wake-ups are per socket: each socket has a WaitQueue and the core's Signal wakes only that
+    // queue. A blocked thread sleeps on its own ThreadWaiter, registered on the queues it waits for
+    // (one socket, or every socket of a poll/select). Threads that wait for "any change" without a
+    // socket (WaitLocked(Instant) below, e.g. the packetdrill adapter's poll) sit on anyChange,
+    // which every socket's wake-up also wakes.
+    private readonly Dictionary<int, ThreadWaiter> blocked = new(); // thread -> its waiter, while it sleeps
+    private WaitQueue? anyChange;
+    private WaitQueue AnyChange => anyChange ??= new WaitQueue(this);
+
+    /// <summary>A new wait queue for a socket on this host.</summary>
+    public WaitQueue CreateWaitQueue() => new(this);
+
+    /// <summary>Under <see cref="Gate"/>: releases it until any socket signals a change or the time passes (real milliseconds).</summary>
     public void WaitLocked(int milliseconds)
     {
-        Interlocked.Increment(ref blockedCalls);
-        waitingSince[Environment.CurrentManagedThreadId] = wakeEpoch;
-        try { Monitor.Wait(Gate, milliseconds); }
-        finally
-        {
-            waitingSince.Remove(Environment.CurrentManagedThreadId);
-            Interlocked.Decrement(ref blockedCalls);
-        }
+        var deadline = milliseconds < 0 ? Instant.MaxValue : clock.Now + TimeSpan.FromMilliseconds(milliseconds);
+        var any = AnyChange;
+        SleepLocked(new ReadOnlySpan<WaitQueue>(ref any), deadline, milliseconds);
     }
 
-    private readonly Dictionary<int, long> waitingSince = new(); // thread -> the wake-up epoch it went to sleep in
-    private long wakeEpoch;
-
-    /// <summary>Under <see cref="Gate"/>: wakes every blocked call to look at its socket again.</summary>
+    /// <summary>
+    /// Under <see cref="Gate"/>: wakes every blocked call to look at its socket again (and every
+    /// call waiting for any change). Socket events never need it; time moving does (see <see cref="AdvanceTo"/>).
+    /// </summary>
     public void WakeAllLocked()
     {
-        wakeEpoch++;
-        Monitor.PulseAll(Gate);
+        foreach (var w in blocked.Values) w.Notify();
+        anyChange?.WakeEntriesLocked();
+    }
+
+    /// <summary>Under the Gate, from a socket's queue: calls waiting for any change look too.</summary>
+    internal void NoteSocketWakeLocked(WaitQueue from)
+    {
+        if (anyChange is { Count: > 0 } any && any != from) any.WakeEntriesLocked();
+    }
+
+    /// <summary>Under the Gate: wakes the blocked calls whose deadline has come (virtual time moved).</summary>
+    private void WakeExpiredLocked()
+    {
+        var now = clock.Now;
+        foreach (var w in blocked.Values)
+            if (w.Deadline <= now) w.Notify();
     }
 
     /// <summary>
     /// Under <see cref="Gate"/>: true when <paramref name="threadId"/> is blocked in a socket call
-    /// and went to sleep after the last wake-up, so nothing it waits for has happened since (a
-    /// script runner's test that a blocking call has settled, not merely not yet rechecked).
+    /// and no wake-up reached it since it went to sleep, so nothing it waits for has happened (a
+    /// script runner's test that a blocking call has settled, not merely not yet rechecked). A
+    /// wake-up of another socket leaves it settled: it was not woken.
     /// </summary>
-    public bool IsSettledWaiter(int threadId) => waitingSince.TryGetValue(threadId, out var epoch) && epoch == wakeEpoch;
+    public bool IsSettledWaiter(int threadId) => blocked.TryGetValue(threadId, out var w) && !w.Woken;
 
     /// <summary>The instant a timeout ends on this host's clock (virtual or real); null or non-positive means never.</summary>
     public Instant DeadlineAfter(TimeSpan? timeout) => timeout is { } t && t > TimeSpan.Zero ? clock.Now + t : Instant.MaxValue;
 
     /// <summary>
-    /// Under <see cref="Gate"/>: waits for a change until <paramref name="deadline"/> on the host's
-    /// clock; false when the deadline has passed (then the caller gives up, e.g. EAGAIN or poll's 0).
-    /// On a virtual clock the wait ends when <see cref="AdvanceTo"/> moves time past the deadline.
+    /// Under <see cref="Gate"/>: waits for a change of any socket until <paramref name="deadline"/>
+    /// on the host's clock; false when the deadline has passed (then the caller gives up, e.g.
+    /// EAGAIN or poll's 0). On a virtual clock the wait ends when <see cref="AdvanceTo"/> moves time
+    /// past the deadline. Socket calls wait on their own socket instead (<see cref="WaitLocked(WaitQueue, Instant)"/>).
     /// </summary>
     public bool WaitLocked(Instant deadline)
     {
+        var any = AnyChange;
+        return WaitLocked(new ReadOnlySpan<WaitQueue>(ref any), deadline);
+    }
+
+    /// <summary>Under <see cref="Gate"/>: waits until this socket's queue is woken or the deadline passes on the host's clock; false when it had passed.</summary>
+    public bool WaitLocked(WaitQueue queue, Instant deadline) => WaitLocked(new ReadOnlySpan<WaitQueue>(ref queue), deadline);
+
+    /// <summary>Under <see cref="Gate"/>: waits until one of these queues is woken (poll, select) or the deadline passes; false when it had passed.</summary>
+    public bool WaitLocked(ReadOnlySpan<WaitQueue> queues, Instant deadline)
+    {
         var now = clock.Now;
         if (deadline <= now) return false;
-        if (clock is VirtualClock || deadline == Instant.MaxValue) { WaitLocked(Timeout.Infinite); return true; }
-        var remaining = (deadline - now).TotalMilliseconds;
-        WaitLocked(remaining >= int.MaxValue ? Timeout.Infinite : Math.Max(1, (int)Math.Ceiling(remaining)));
+        int ms = Timeout.Infinite;
+        if (clock is not VirtualClock && deadline != Instant.MaxValue)
+        {
+            var remaining = (deadline - now).TotalMilliseconds;
+            ms = remaining >= int.MaxValue ? Timeout.Infinite : Math.Max(1, (int)Math.Ceiling(remaining));
+        }
+        SleepLocked(queues, deadline, ms);
         return true;
+    }
+
+    private void SleepLocked(ReadOnlySpan<WaitQueue> queues, Instant deadline, int milliseconds)
+    {
+        if (!Monitor.IsEntered(Gate)) throw new SynchronizationLockException("WaitLocked needs the host's Gate");
+        var waiter = ThreadWaiter.Current;
+        int thread = Environment.CurrentManagedThreadId;
+        waiter.Arm(deadline);
+        foreach (var q in queues) q.Add(waiter);
+        blocked[thread] = waiter;
+        Interlocked.Increment(ref blockedCalls);
+        // Release the Gate however deeply this thread holds it, as Monitor.Wait would; the waiter
+        // is registered, so a wake-up between here and the sleep is kept by its event.
+        int depth = 0;
+        while (Monitor.IsEntered(Gate)) { Monitor.Exit(Gate); depth++; }
+        try { waiter.Sleep(milliseconds); }
+        finally
+        {
+            for (int i = 0; i < depth; i++) Monitor.Enter(Gate);
+            foreach (var q in queues) q.Remove(waiter);
+            blocked.Remove(thread);
+            Interlocked.Decrement(ref blockedCalls);
+        }
     }
 
     /// <summary>Hands a frame to the core as if the device had read it (script runners, adapters).</summary>

@@ -45,6 +45,20 @@ public sealed class ByteRing(int capacity)
         return n;
     }
 
+    /// <summary>
+    /// The bytes held, in place, as up to two pieces of the storage (the second when they wrap).
+    /// Valid until they are discarded: writes only touch the free part of the ring.
+    /// </summary>
+    public int GetReadable(out ReadOnlyMemory<byte> first, out ReadOnlyMemory<byte> second)
+    {
+        first = second = ReadOnlyMemory<byte>.Empty;
+        if (Count == 0 || buffer is null) return 0;
+        int n = Math.Min(Count, Capacity - start);
+        first = buffer.AsMemory(start, n);
+        if (n < Count) second = buffer.AsMemory(0, Count - n);
+        return Count;
+    }
+
     public int Read(Span<byte> destination)
     {
         int n = Peek(0, destination);

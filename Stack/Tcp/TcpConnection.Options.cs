@@ -62,7 +62,8 @@ public sealed partial class TcpConnection
     internal TimeSpan? TimestampAge(uint echoReply, Instant now)
     {
         uint age = unchecked(TimestampNow(now) - echoReply);
-        return age <= 600_000 ? TimeSpan.FromMilliseconds(age) : null;
+        // An echo from this very tick is less than one tick old, not zero: Linux's tcp_rtt_tsopt_us counts it as one.
+        return age <= 600_000 ? TimeSpan.FromMilliseconds(Math.Max(age, 1u)) : null;
     }
 
     /// <summary>RFC 7323 5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent is an old duplicate.</summary>

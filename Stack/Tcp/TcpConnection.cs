@@ -218,6 +218,21 @@ public sealed partial class TcpConnection : IBoundEndpoint
         return n;
     }
 
+    /// <summary>
+    /// The in-order bytes waiting to be read, in place in the receive buffer (up to two pieces);
+    /// they stay valid until <see cref="ConsumeReceived"/> takes them (a pipe reads without a copy).
+    /// </summary>
+    public int PeekReceived(out ReadOnlyMemory<byte> first, out ReadOnlyMemory<byte> second) => receiver.Buffer.GetReadable(out first, out second);
+
+    /// <summary>RECEIVE of bytes already looked at in place: drops them and updates the window as <see cref="Receive"/> does.</summary>
+    public void ConsumeReceived(int count, Instant now)
+    {
+        if (count <= 0) return;
+        receiver.Buffer.Discard(count);
+        if (receiver.Buffer.Count == 0 && State is TcpState.TimeWait or TcpState.Closed) receiver.Buffer.Release();
+        if (State.IsSynchronized() && !FinReceived && receiver.WindowUpdateWorthSending(ReceiveMss)) SendAck(now);
+    }
+
     /// <summary>The largest segment the peer may send us: our MSS less the options on every segment.</summary>
     internal int ReceiveMss => Math.Max(1, LocalMss - OptionOverhead);
 

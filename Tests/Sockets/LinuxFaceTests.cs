@@ -513,11 +513,8 @@ public class LinuxFaceTests
         var (_, client, server, _) = Connected();
         a.Send(client, new byte[3000], 0);
         Assert.That(b.Recv(server, new byte[3000], MSG_WAITALL), Is.EqualTo(3000));
-        // The RTT is measured when the ACK of that data reaches the client: wait until nothing is
-        // unacknowledged (SIOCOUTQ 0), or the fields below would race the ACK in flight.
-        var waitUntil = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        for (int outq = 1; outq != 0 && DateTime.UtcNow < waitUntil; Thread.Sleep(1))
-            Assert.That(a.Ioctl(client, SIOCOUTQ, ref outq), Is.Zero);
+        // The RTT sample comes with the ACK of the data: wait until it is in (nothing unacknowledged), not race it.
+        Assert.That(SpinWait.SpinUntil(() => { int queued = -1; a.Ioctl(client, SIOCOUTQ, ref queued); return queued == 0; }, 10_000), Is.True);
         var info = new byte[300];
         int length = info.Length;
         Assert.That(a.GetSockOpt(client, SOL_TCP, TCP_INFO, info, ref length), Is.Zero);
