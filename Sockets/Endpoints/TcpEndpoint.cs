@@ -110,7 +110,7 @@ internal sealed class TcpEndpoint(StackHost host, TcpConnection c) : IStreamEndp
     }
 
     /// <remarks>
-    /// As Linux's inet_shutdown: ENOTCONN on a stream socket that is not connected (CLOSED); on a
+    /// As Linux's inet_shutdown: ENOTCONN on a stream socket that is not connected (CLOSED), the read side still shut; on a
     /// listener SHUT_RD stops listening and SHUT_WR does nothing; in SYN-SENT the attempt ends.
     /// </remarks>
     public Errno Shutdown(bool read, bool write, Instant now)
@@ -118,6 +118,9 @@ internal sealed class TcpEndpoint(StackHost host, TcpConnection c) : IStreamEndp
         switch (c.State)
         {
             case TcpState.Closed:
+                // inet_shutdown records the shutdown even here (so poll reports it and read returns 0), then says ENOTCONN.
+                if (read) c.ShutdownRead();
+                host.Reschedule();
                 return Errno.ENOTCONN;
             case TcpState.Listen:
                 if (read) host.Stack.Tcp.Close(c, now);

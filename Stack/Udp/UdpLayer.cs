@@ -76,11 +76,7 @@ public sealed class UdpLayer : IIpProtocolHandler, IIcmpErrorHandler
     {
         if (socket.IsClosed) return Errno.EBADF;
         Endpoint destination;
-        if (to is { } t)
-        {
-            if (socket.Remote is not null) return Errno.EISCONN;
-            destination = t;
-        }
+        if (to is { } t) destination = t; // even when connected: Linux's udp_sendmsg sends where it is told
         else if (socket.Remote is { } r) destination = r;
         else return Errno.EDESTADDRREQ;
 

@@ -73,11 +73,12 @@ public class UdpAgainstLinuxTests
         }),
         ("recv when empty again: EAGAIN", s => s.Answer(s.Receiver, s.Receiver.RecvFrom(s.R, new byte[10], MSG_DONTWAIT))),
         ("connect the sender to the receiver", s => s.Answer(s.Sender, s.Sender.Connect(s.S, s.To))),
-        // Left out, a UserStack bug (docs/sockets.md): sendto with an address on a connected UDP
-        // socket sends on Linux (udp_sendmsg uses the address given); UserStack returns EISCONN.
         ("send without an address once connected", s => s.Answer(s.Sender, s.Sender.SendTo(s.S, new byte[6], 0, null))),
         ("poll the receiver", s => Poll(s.Receiver, s, s.R, POLLIN)),
         ("recv 100: the 6-byte datagram", s => s.Answer(s.Receiver, s.Receiver.RecvFrom(s.R, new byte[100], 0))),
+        ("sendto with an address once connected: sent there (udp_sendmsg uses the address given)", s => s.Answer(s.Sender, s.Sender.SendTo(s.S, new byte[3], 0, s.To))),
+        ("poll the receiver again", s => Poll(s.Receiver, s, s.R, POLLIN)),
+        ("recv 100: the 3-byte datagram", s => s.Answer(s.Receiver, s.Receiver.RecvFrom(s.R, new byte[100], 0))),
         ("recv again: EAGAIN", s => s.Answer(s.Receiver, s.Receiver.RecvFrom(s.R, new byte[100], MSG_DONTWAIT))),
         ("shutdown an unconnected UDP socket: ENOTCONN (man 2 shutdown)", s => s.Answer(s.Receiver, s.Receiver.Shutdown(s.R, SHUT_RDWR))),
         ("connect the sender to a closed port", s => s.Answer(s.Sender, s.Sender.Connect(s.S, s.Closed))),
