@@ -116,7 +116,7 @@ public sealed partial class BsdSockets
             case Linux.SO_DONTROUTE: x.DontRoute = on; return Errno.Ok;
             case Linux.SO_BROADCAST: s.Broadcast = on; x.Broadcast = on; return Errno.Ok;
             case Linux.SO_KEEPALIVE: s.KeepAlive = on; x.KeepAlive = on; return Errno.Ok;
-            case Linux.SO_OOBINLINE: x.OobInline = on; return Errno.Ok;
+            case Linux.SO_OOBINLINE: s.SetOobInline(on); return Errno.Ok;
             case Linux.SO_SNDBUF:
             case Linux.SO_RCVBUF:
             {

@@ -161,7 +161,7 @@ public sealed partial class BsdSockets(StackHost host)
 
     /// <summary>
     /// sendto(2) with Linux's MSG_* flags: MSG_DONTWAIT never waits; MSG_NOSIGNAL, MSG_MORE,
-    /// MSG_EOR, MSG_DONTROUTE are accepted and change nothing here; MSG_OOB is EOPNOTSUPP.
+    /// MSG_EOR, MSG_DONTROUTE are accepted and change nothing here; MSG_OOB sends urgent data on TCP (EOPNOTSUPP elsewhere).
     /// A stream socket ignores <paramref name="to"/>, as Linux does.
     /// </summary>
     public int SendTo(int fd, ReadOnlySpan<byte> data, int flags, Endpoint? to)
@@ -181,7 +181,7 @@ public sealed partial class BsdSockets(StackHost host)
     /// <summary>
     /// recvfrom(2) with Linux's MSG_* flags: MSG_PEEK (does not consume), MSG_DONTWAIT, MSG_WAITALL
     /// (streams), MSG_TRUNC (datagrams: the datagram's real length; streams: the bytes are discarded),
-    /// MSG_OOB (EINVAL on TCP: no urgent data).
+    /// MSG_OOB (TCP: the out-of-band byte; EINVAL without one).
     /// </summary>
     public int RecvFrom(int fd, Span<byte> buffer, int flags, out Endpoint from)
     {
@@ -358,7 +358,7 @@ public sealed partial class BsdSockets(StackHost host)
     /// ioctl(2) on a socket: FIONREAD/SIOCINQ (bytes readable on a stream, EINVAL on a listener;
     /// the next datagram's size otherwise), SIOCOUTQ (stream: bytes not yet acknowledged, sent or
     /// not; EINVAL on a listener; datagrams: 0, they leave at once), FIONBIO (non-zero sets
-    /// O_NONBLOCK), SIOCATMARK (TCP: 0, there is no urgent data). Others: ENOTTY, as Linux.
+    /// O_NONBLOCK), SIOCATMARK (TCP: 1 when the next byte to read is the urgent mark). Others: ENOTTY, as Linux.
     /// </summary>
     public int Ioctl(int fd, ulong request, ref int value)
     {
@@ -368,7 +368,7 @@ public sealed partial class BsdSockets(StackHost host)
         {
             case Linux.FIONREAD:
                 if (s.IsListening) return Fail(Errno.EINVAL);
-                value = s.Available;
+                value = s.UnreadForIoctl;
                 return 0;
             case Linux.SIOCOUTQ:
                 if (s.IsListening) return Fail(Errno.EINVAL);
@@ -378,7 +378,7 @@ public sealed partial class BsdSockets(StackHost host)
                 s.Blocking = value == 0;
                 return 0;
             case Linux.SIOCATMARK when stream:
-                value = 0;
+                value = s.AtUrgentMark ? 1 : 0;
                 return 0;
             default:
                 return Fail(Errno.ENOTTY);

@@ -41,6 +41,22 @@ public sealed partial class UserSocket
     /// Under the host lock: the poll(2) events that hold now, in Linux's numbers and by Linux's
     /// rules (tcp_poll for streams, datagram_poll for the others).
     /// </summary>
+    /// <summary>SO_OOBINLINE: stored, and on TCP the urgent byte then stays in the stream.</summary>
+    internal void SetOobInline(bool on)
+    {
+        lock (host.Gate)
+        {
+            Extras.OobInline = on;
+            if (stream is not null) stream.Connection.UrgentInline = on;
+        }
+    }
+
+    /// <summary>SIOCATMARK: the next byte to read is the urgent mark (TCP only).</summary>
+    internal bool AtUrgentMark { get { lock (host.Gate) return stream is not null && stream.Connection.AtUrgentMark; } }
+
+    /// <summary>FIONREAD/SIOCINQ: on TCP the unread bytes up to an out-of-band urgent byte (tcp_inq).</summary>
+    internal int UnreadForIoctl { get { lock (host.Gate) return stream is not null ? stream.Connection.UnreadBeforeMark : endpoint.Available; } }
+
     internal int PollEventsLocked() => closed ? Linux.POLLNVAL : endpoint.PollEvents;
 
     /// <summary>SO_SNDBUF / SO_RCVBUF in bytes of data: always for datagram sockets; for TCP only before the connection starts (false then).</summary>

@@ -125,7 +125,7 @@ public sealed partial class UserSocket
                     if (!WaitLocked(deadline)) return Errno.EAGAIN;
                     continue;
                 }
-                int n = stream.Send(data[sent..], host.Now, out var e);
+                int n = stream.Send(data[sent..], host.Now, out var e, urgent: (flags & Linux.MSG_OOB) != 0);
                 if (e == Errno.ENOTCONN) e = Errno.EPIPE;
                 sent += n;
                 if (sent == data.Length) return Errno.Ok;
@@ -140,12 +140,12 @@ public sealed partial class UserSocket
     /// recv() on a stream (Linux's tcp_recvmsg): what is there (at least one byte), 0 at end of
     /// stream. MSG_PEEK leaves the bytes queued; MSG_WAITALL waits until the buffer is full, the
     /// stream ends, an error comes or SO_RCVTIMEO passes (then what arrived); MSG_TRUNC takes the
-    /// bytes and discards them; MSG_OOB is EINVAL (no urgent mark: our TCP has no urgent data).
+    /// bytes and discards them; MSG_OOB takes the out-of-band byte (TcpConnection.ReceiveUrgent:
+    /// EINVAL without one, EAGAIN before it arrived; never waits). No read crosses the urgent mark.
     /// </summary>
     private Errno TryReceiveStream(Span<byte> buffer, int flags, out int received)
     {
         received = 0;
-        if ((flags & Linux.MSG_OOB) != 0) return Errno.EINVAL;
         bool wait = Blocking && (flags & Linux.MSG_DONTWAIT) == 0;
         bool peek = (flags & Linux.MSG_PEEK) != 0;
         bool waitAll = (flags & Linux.MSG_WAITALL) != 0;
@@ -159,13 +159,20 @@ public sealed partial class UserSocket
                 while (true)
                 {
                     if (closed) return Errno.EBADF;
-                    if (into.Length == 0) return Errno.Ok;
                     if (stream!.IsListening) return Errno.ENOTCONN;
+                    if ((flags & Linux.MSG_OOB) != 0)
+                    {
+                        var ue = stream.Connection.ReceiveUrgent(into, peek, out received);
+                        if (received > 0) received = into.Length > 0 ? 1 : 0;
+                        return ue;
+                    }
+                    if (into.Length == 0) return Errno.Ok;
                     int n = stream.Receive(peek ? into : into[received..], peek, host.Now, out var e);
                     if (n > 0)
                     {
                         received = peek ? n : received + n;
                         if (!waitAll || received == into.Length || !wait) return Errno.Ok;
+                        if (stream.Connection.AtUrgentMark) return Errno.Ok; // tcp_recvmsg stops at the mark even with MSG_WAITALL
                         if (!peek) continue; // MSG_WAITALL: take more, or see the end, before waiting
                         if (peek && stream.ReceiveEnded) return Errno.Ok;
                     }

@@ -109,15 +109,15 @@ public sealed partial class UserSocket : IDisposable
 
     /// <summary>
     /// sendto() with Linux's MSG_* flags. A stream socket ignores the address, as Linux's
-    /// tcp_sendmsg does; MSG_OOB is EOPNOTSUPP (our TCP has no urgent data; Linux's UDP and raw
-    /// sockets answer the same). MSG_NOSIGNAL, MSG_MORE, MSG_EOR and MSG_DONTROUTE are accepted and
+    /// tcp_sendmsg does; MSG_OOB on a stream makes the bytes urgent (SND.UP at their end), on UDP
+    /// and raw sockets it is EOPNOTSUPP, as Linux. MSG_NOSIGNAL, MSG_MORE, MSG_EOR and MSG_DONTROUTE are accepted and
     /// change nothing (there are no signals: EPIPE is returned either way).
     /// </summary>
     public Errno TrySend(ReadOnlySpan<byte> data, Endpoint? to, int flags, out int sent)
     {
         sent = 0;
-        if ((flags & Linux.MSG_OOB) != 0) return Errno.EOPNOTSUPP;
         if (stream is not null) return TrySendStream(data, flags, out sent);
+        if ((flags & Linux.MSG_OOB) != 0) return Errno.EOPNOTSUPP;
         lock (host.Gate)
         {
             if (closed) return Errno.EBADF;

@@ -73,7 +73,7 @@ internal interface IStreamEndpoint : IEndpoint
     IStreamEndpoint? Accept();
 
     /// <summary>Queues what fits of <paramref name="data"/> and transmits; EAGAIN when nothing fit.</summary>
-    int Send(ReadOnlySpan<byte> data, Instant now, out Errno error);
+    int Send(ReadOnlySpan<byte> data, Instant now, out Errno error, bool urgent = false);
     /// <summary>Takes (or peeks) in-order bytes; 0 with Ok is the end of the stream.</summary>
     int Receive(Span<byte> destination, bool peek, Instant now, out Errno error);
 

@@ -46,7 +46,7 @@ internal sealed class TcpEndpoint(StackHost host, TcpConnection c) : IStreamEndp
     public byte TimeToLive { get => c.TimeToLive; set => c.TimeToLive = value; }
     public byte TypeOfService { get => c.TypeOfService; set => c.TypeOfService = value; }
 
-    /// <summary>tcp_poll: listeners are readable with a connection to accept; otherwise data, FIN, room, errors.</summary>
+    /// <summary>tcp_poll: listeners are readable with a connection to accept; otherwise data, FIN, room, errors, an urgent byte (POLLPRI).</summary>
     public int PollEvents
     {
         get
@@ -62,7 +62,8 @@ internal sealed class TcpEndpoint(StackHost host, TcpConnection c) : IStreamEndp
             if (receiveShut) mask |= Linux.POLLIN | Linux.POLLRDNORM | Linux.POLLRDHUP;
             if (state is not (TcpState.SynSent or TcpState.SynReceived))
             {
-                if (c.Available > 0) mask |= Linux.POLLIN | Linux.POLLRDNORM;
+                if (c.ReadableInBand > 0) mask |= Linux.POLLIN | Linux.POLLRDNORM; // tcp_poll: the out-of-band byte at the mark does not count
+                if (c.UrgentByteWaiting) mask |= Linux.POLLPRI;
                 // __sk_stream_is_writeable: free space at least half of what is queued.
                 if (sendShut || c.SendBufferCapacity - c.Unacknowledged >= c.Unacknowledged / 2) mask |= Linux.POLLOUT | Linux.POLLWRNORM;
             }
@@ -87,9 +88,9 @@ internal sealed class TcpEndpoint(StackHost host, TcpConnection c) : IStreamEndp
 
     public IStreamEndpoint? Accept() => c.TakeAccepted() is { } child ? new TcpEndpoint(host, child) : null;
 
-    public int Send(ReadOnlySpan<byte> data, Instant now, out Errno error)
+    public int Send(ReadOnlySpan<byte> data, Instant now, out Errno error, bool urgent = false)
     {
-        int n = c.Send(data, now, out error);
+        int n = c.Send(data, now, out error, urgent);
         host.Reschedule();
         return n;
     }

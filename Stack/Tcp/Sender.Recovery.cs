@@ -53,6 +53,7 @@ internal sealed partial class Sender
         int acked = ack - Unacknowledged;
         int flightBefore = FlightSize;
         Unacknowledged = ack;
+        if (UrgentPointer < ack) UrgentPointer = ack; // urgent mode ends once SND.UNA passes SND.UP
         if (Next < ack) Next = ack;
         int bytes = Math.Clamp(ack - bufferSequence, 0, Buffer.Count);
         Buffer.Discard(bytes);

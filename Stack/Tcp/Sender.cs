@@ -45,6 +45,12 @@ internal sealed partial class Sender
     /// <summary>Bytes from SND.UNA on (sent and not yet sent); the first has sequence number <see cref="bufferSequence"/>.</summary>
     public ByteRing Buffer { get; }
     private SeqNumber bufferSequence;
+    /// <summary>
+    /// SND.UP (RFC 9293 3.8.5): one past the last urgent byte, as Linux and BSD place it (RFC 6093 3).
+    /// Urgent mode lasts while it is beyond SND.UNA (Linux's tcp_urg_mode).
+    /// </summary>
+    public SeqNumber UrgentPointer;
+    public bool UrgentMode => UrgentPointer > Unacknowledged;
     public bool FinQueued;             // the application closed its sending side
     public SeqNumber? FinSequence;     // where our FIN sits in sequence space, once sent
 
@@ -84,6 +90,7 @@ internal sealed partial class Sender
         Next = iss + 1;
         Max = Next;
         bufferSequence = iss + 1;
+        UrgentPointer = iss;
         recoverGuard = iss;
     }
 
@@ -151,7 +158,8 @@ internal sealed partial class Sender
             if (!all && inFlight > 0) return false;
             // Nagle (RFC 1122 4.2.3.4) in Minshall's form, as Linux: hold a small segment while an earlier
             // small one is unacknowledged, unless TCP_NODELAY is set or the FIN goes with it.
-            if (!NoDelay && !FinQueued && inFlight > 0 && smallSegmentEnd > Unacknowledged && smallSegmentEnd <= Next) return false;
+            // Urgent data is never held by Nagle (Linux's tcp_nagle_test).
+            if (!NoDelay && !FinQueued && !UrgentMode && inFlight > 0 && smallSegmentEnd > Unacknowledged && smallSegmentEnd <= Next) return false;
         }
         var flags = TcpFlags.Ack | (all ? TcpFlags.Psh : TcpFlags.None);
         if (all && finDue) flags |= TcpFlags.Fin;
@@ -160,6 +168,24 @@ internal sealed partial class Sender
         Advance(length, (flags & TcpFlags.Fin) != 0, now);
         if (length < mss) smallSegmentEnd = Next;
         return true;
+    }
+
+    /// <summary>send(MSG_OOB): SND.UP moves to the end of what is queued (Linux's tcp_mark_urg).</summary>
+    public void MarkUrgent() => UrgentPointer = bufferSequence + Buffer.Count;
+
+    /// <summary>
+    /// The urgent pointer a segment starting at <paramref name="sequence"/> carries: SND.UP - SEG.SEQ
+    /// while SND.UP is beyond it, as Linux's tcp_transmit_skb (0xFFFF when SND.UP is farther than
+    /// 16 bits reach and the segment starts within 0xFFFF of SND.NXT). False: no URG.
+    /// </summary>
+    public bool UrgentField(SeqNumber sequence, out ushort pointer)
+    {
+        pointer = 0;
+        if (!UrgentMode || sequence >= UrgentPointer) return false;
+        int distance = UrgentPointer - sequence;
+        if (distance < 0x10000) { pointer = (ushort)distance; return true; }
+        if (sequence + 0xFFFF > Next) { pointer = 0xFFFF; return true; }
+        return false;
     }
 
     /// <summary>

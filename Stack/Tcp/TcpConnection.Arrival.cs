@@ -219,7 +219,8 @@ public sealed partial class TcpConnection
             return;
         }
 
-        // Sixth, the URG bit: urgent data is delivered in line, like any other (RFC 6093).
+        // Sixth, the URG bit: RCV.UP moves and the urgent byte is noted (TcpConnection.Urgent.cs).
+        if (State.CanReceiveText()) ProcessUrgent(seg, sequence, payload);
         // Seventh, process the segment text; eighth, check the FIN bit.
         ProcessTextAndFin(seg, sequence, zeroWindowProbe ? default : payload, now, refusedText: zeroWindowProbe && payload.Length > 0);
         Output(now);

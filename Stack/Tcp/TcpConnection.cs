@@ -149,6 +149,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
         UserMss = listener.UserMss;
         TypeOfService = listener.TypeOfService;
         TimeToLive = listener.TimeToLive;
+        UrgentInline = listener.UrgentInline;
         sender.Buffer.TryResize(listener.SendBufferCapacity);
         receiver.Buffer.TryResize(listener.ReceiveBufferCapacity);
     }
@@ -174,13 +175,15 @@ public sealed partial class TcpConnection : IBoundEndpoint
     public TcpConnection? TakeAccepted() => acceptQueue.TryDequeue(out var c) ? c : null;
 
     /// <summary>SEND: queues as much as the send buffer takes and transmits what the windows allow.</summary>
-    public int Send(ReadOnlySpan<byte> data, Instant now, out Errno error)
+    /// <remarks><paramref name="urgent"/> (send with MSG_OOB): SND.UP moves to the end of the queued bytes.</remarks>
+    public int Send(ReadOnlySpan<byte> data, Instant now, out Errno error, bool urgent = false)
     {
         error = TakeError();
         if (error != Errno.Ok) return 0;
         if (sender.FinQueued || !State.CanSend()) { error = State == TcpState.Closed ? Errno.ENOTCONN : Errno.EPIPE; return 0; }
         int n = sender.Buffer.Write(data);
         if (n == 0) { error = Errno.EAGAIN; return 0; }
+        if (urgent) sender.MarkUrgent();
         if (State.IsSynchronized()) Output(now);
         return n;
     }
@@ -211,7 +214,30 @@ public sealed partial class TcpConnection : IBoundEndpoint
             error = State is TcpState.Closed or TcpState.Listen ? Errno.ENOTCONN : Errno.EAGAIN;
             return 0;
         }
-        int n = peek ? receiver.Buffer.Peek(0, destination) : receiver.Buffer.Read(destination);
+        // Linux's tcp_recvmsg: a read stops before the urgent mark; at the mark the urgent byte is
+        // skipped unless SO_OOBINLINE (it was taken out of band), and once read past, the mark is gone.
+        int skip = 0, limit = receiver.Buffer.Count;
+        if (urgentData != UrgentData.None)
+        {
+            int at = urgentSequence - ReadSequence;
+            if (at == 0) skip = UrgentInline ? 0 : 1;
+            else if (at > 0 && at < limit) limit = at;
+        }
+        if (limit - skip == 0)
+        {
+            if (!peek) { receiver.Buffer.Discard(skip); urgentData = UrgentData.None; }
+            error = FinReceived || ReadShutdown ? Errno.Ok : Errno.EAGAIN;
+            return 0;
+        }
+        var into = destination[..Math.Min(destination.Length, limit - skip)];
+        int n;
+        if (peek) n = receiver.Buffer.Peek(skip, into);
+        else
+        {
+            receiver.Buffer.Discard(skip);
+            n = receiver.Buffer.Read(into);
+            if (urgentData != UrgentData.None && ReadSequence > urgentSequence) urgentData = UrgentData.None;
+        }
         if (receiver.Buffer.Count == 0 && State is TcpState.TimeWait or TcpState.Closed) receiver.Buffer.Release(); // nothing more can arrive
         // Receiver SWS avoidance (RFC 9293 3.8.6.2.2): announce the window once it grew by a segment or half the buffer.
         if (!peek && State.IsSynchronized() && !FinReceived && receiver.WindowUpdateWorthSending(ReceiveMss)) SendAck(now);

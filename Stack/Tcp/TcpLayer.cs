@@ -264,7 +264,9 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         bool syn = (flags & TcpFlags.Syn) != 0, ack = (flags & TcpFlags.Ack) != 0, rst = (flags & TcpFlags.Rst) != 0;
         var options = c.OptionsFor(flags, OurMss - length, now);
         ushort window = c.Receiver.WindowField(syn, c.ReceiveMss);
-        var repr = new TcpRepr(c.Local.Port, c.Remote!.Value.Port, sequence, ack ? c.ReceiveNext : default, flags, window, 0, options, length);
+        ushort urgent = 0;
+        if (!syn && !rst && c.Sender.UrgentField(sequence, out urgent)) flags |= TcpFlags.Urg;
+        var repr = new TcpRepr(c.Local.Port, c.Remote!.Value.Port, sequence, ack ? c.ReceiveNext : default, flags, window, urgent, options, length);
         if (length > 0) c.SendBuffer.Peek(offset, stack.Ipv4.PayloadBuffer.Slice(repr.HeaderLength, length));
         if (rst) Counters.Increment(Counter.TcpResetsSent);
         else if (ack) c.AckSent();

@@ -109,7 +109,7 @@ public static class Classifier
             "segment is outstanding, so Minshall's Nagle lets it go). RFC 1122 4.2.3.4 and RFC 9293 3.7.4 let a sender hold " +
             "a partial segment; both send the same 988 + 988 + 24 bytes with the same SACK block, so the MSS rule under test agrees."),
         new("zero-window-probe", "persist-timer-probes-a-zero-window", null, Aspect.Segment, null, Deviation, ZeroWindowProbe),
-        // ---- data on a SYN, urgent data, ISNs ---------------------------------------------------------
+        // ---- data on a SYN, ISNs ---------------------------------------------------------------------
         new("data-on-syn-dropped", "rfc9293-data-on-syn-is-delivered-after-handshake", null, null, null, Deviation,
             "Linux (without TCP Fast Open) discards text that arrives on a SYN: its SYN,ACK acknowledges only the SYN (as " +
             "UserStack's), but then the text is gone and the peer must resend it. RFC 9293 3.10.7.2 (LISTEN, fourth): 'any " +
@@ -119,11 +119,6 @@ public static class Classifier
             "and drops the segment), so its ACK covers only the SYN and the read finds nothing until the peer resends. " +
             "RFC 9293 3.10.7.3 (SYN-SENT, fifth): 'If there are other controls or text in the segment, continue processing " +
             "at the sixth step'; UserStack takes the text and acknowledges it with the SYN. Nothing is lost, it costs a retransmission."),
-        new("urgent-oob", "rfc6093-urgent-data-is-delivered-in-line", null, Aspect.Call, null, Policy,
-            "Linux's sockets API takes the last urgent byte out of the stream unless SO_OOBINLINE is set (the BSD default); " +
-            "UserStack delivers urgent data in line. On the wire both are the same. RFC 6093 3.4 and 5 describe the BSD " +
-            "default and advise applications to set SO_OOBINLINE; the API default is not a TCP rule (RFC 9293 3.8.5 only asks " +
-            "that urgent data be signalled)."),
         new("isn-clock", "syn-received-rst-returns-to-listen", null, Aspect.Segment, d => d.Detail.StartsWith("seq "), Deviation,
             "The second SYN,ACK's ISN is the first one's plus the clock ticks in between: UserStack's clock ticks every 4 us " +
             "(20 ms = 5000, as RFC 9293 3.4.1 MUST-8 / RFC 6528 3 describe), Linux's secure_tcp_seq every 64 ns (20 ms = " +
