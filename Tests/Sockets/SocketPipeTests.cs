@@ -32,7 +32,7 @@ public class SocketPipeTests
         var stream = client.GetStream();
         server.Linger = TimeSpan.Zero;
         server.Close(); // RST
-        var e = Assert.Throws<IOException>(() => stream.Read(new byte[10]));
+        var e = Assert.Throws<IOException>(() => stream.ReadAtLeast(new byte[10], 1));
         Assert.That(e!.InnerException, Is.InstanceOf<SocketException>());
         Assert.That(((SocketException)e.InnerException!).SocketErrorCode, Is.EqualTo(SocketError.ConnectionReset));
         var w = await Assert.ThrowsAsync<IOException>(async () => await stream.WriteAsync(new byte[10]));

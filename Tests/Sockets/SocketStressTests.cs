@@ -172,11 +172,10 @@ public class SocketStressTests
         public int Fd = fd, Id = id;
         public byte[] Sent = sent;
         public int SentAt;
-        public bool WriteShut, Connected;
+        public bool WriteShut;
         public MemoryStream Back = new();
         public byte[] Pending = new byte[16384]; // server side: bytes read and not yet echoed
         public int PendingCount, PendingAt;
-        public bool PeerDone;
     }
 
     private static void PollServer(BsdSockets faces, int listenerFd, CancellationToken stop)
