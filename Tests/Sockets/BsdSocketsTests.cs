@@ -7,22 +7,8 @@ using UserStack.Wire;
 namespace UserStack.Tests.Sockets;
 
 /// <summary>The descriptor API reads like C: -1 and errno on failure.</summary>
-public class BsdSocketsTests
+public class BsdSocketsTests : BsdSocketPairFixture
 {
-    private HostedPair pair = null!;
-    private BsdSockets a = null!;
-    private BsdSockets b = null!;
-
-    [SetUp]
-    public void Up()
-    {
-        pair = new HostedPair();
-        a = new BsdSockets(pair.A);
-        b = new BsdSockets(pair.B);
-    }
-
-    [TearDown]
-    public void Down() => pair.Dispose();
 
     private int UdpSocket(BsdSockets api)
     {

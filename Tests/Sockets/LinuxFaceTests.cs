@@ -12,23 +12,9 @@ namespace UserStack.Tests.Sockets;
 /// The C-like face with Linux x86-64 numbers, between two hosted stacks. Linux is the reference:
 /// man 2 socket, man 2 fcntl, man 2 ioctl (ioctl_socket), man 7 socket, man 7 ip, man 7 tcp.
 /// </summary>
-public class LinuxFaceTests
+public class LinuxFaceTests : BsdSocketPairFixture
 {
-    private HostedPair pair = null!;
-    private BsdSockets a = null!;
-    private BsdSockets b = null!;
     private static ushort nextPort = 9100;
-
-    [SetUp]
-    public void Up()
-    {
-        pair = new HostedPair();
-        a = new BsdSockets(pair.A);
-        b = new BsdSockets(pair.B);
-    }
-
-    [TearDown]
-    public void Down() => pair.Dispose();
 
     private static byte[] Int(int v) => BitConverter.GetBytes(v);
 

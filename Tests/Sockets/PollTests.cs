@@ -10,22 +10,8 @@ using static UserStack.Sockets.Api.Linux;
 namespace UserStack.Tests.Sockets;
 
 /// <summary>poll(2) with Linux's rules (man 2 poll; the kernel's tcp_poll and datagram_poll), and timeouts on the host's clock.</summary>
-public class PollTests
+public class PollTests : BsdSocketPairFixture
 {
-    private HostedPair pair = null!;
-    private BsdSockets a = null!;
-    private BsdSockets b = null!;
-
-    [SetUp]
-    public void Up()
-    {
-        pair = new HostedPair();
-        a = new BsdSockets(pair.A);
-        b = new BsdSockets(pair.B);
-    }
-
-    [TearDown]
-    public void Down() => pair.Dispose();
 
     private const short All = (short)(POLLIN | POLLOUT | POLLRDHUP | POLLPRI);
 
