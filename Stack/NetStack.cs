@@ -48,6 +48,22 @@ public sealed class NetStack : INetworkNode
     public Counters Counters { get; } = new();
     /// <summary>Set to watch every frame and state change; null costs nothing.</summary>
     public ITraceSink? Trace { get; set; }
+
+    // Why a frame is sent, and what became of a frame received, for traces and annotated captures.
+    // A layer that knows more than the bytes show (TCP: a retransmission, a persist probe, a RST's
+    // cause) sets SendNote just before it transmits and clears it after; TransmitFrame hands it to the
+    // FrameSent event and exposes it as TransmitNote while the sink writes the frame (a capture reads it
+    // there). ARP frames sent meanwhile (a resolution a segment waits for) never take it. On receipt,
+    // ReceiveFate is the first drop reason of the frame's journey, None when a layer took it.
+    // Setting a note is a struct copy: nothing is built unless someone reads it.
+
+    /// <summary>Set by a layer around its transmit call; see the comment above.</summary>
+    internal FrameNote SendNote { get; set; }
+    /// <summary>Why the frame being handed to the sink right now was sent (valid only during <see cref="IFrameSink.Transmit"/>).</summary>
+    public FrameNote TransmitNote { get; private set; }
+    /// <summary>What became of the last frame given to <see cref="Receive"/>: the drop reason, or None if a layer accepted it.</summary>
+    public DropReason ReceiveFate { get; private set; }
+    private bool receiving;
     public RouteTable Routes { get; } = new();
     public EthernetLayer Ethernet { get; }
     public ArpLayer Arp { get; }
@@ -65,8 +81,11 @@ public sealed class NetStack : INetworkNode
     {
         Counters.Increment(Counter.FramesReceived);
         Counters.Increment(Counter.BytesReceived, frame.Length);
-        Trace?.Write(new FrameReceived(now, frame.Length));
-        Ethernet.Receive(frame, now);
+        Trace?.Write(new FrameReceived(now, frame.ToArray()));
+        ReceiveFate = DropReason.None;
+        receiving = true;
+        try { Ethernet.Receive(frame, now); }
+        finally { receiving = false; }
     }
 
     /// <summary>Fires every timer due at <paramref name="now"/>.</summary>
@@ -82,6 +101,7 @@ public sealed class NetStack : INetworkNode
     internal void Drop(DropReason reason, Instant now)
     {
         Counters.Drop(reason);
+        if (receiving && ReceiveFate == DropReason.None) ReceiveFate = reason;
         Trace?.Write(new Dropped(now, reason));
     }
 
@@ -103,7 +123,10 @@ public sealed class NetStack : INetworkNode
         }
         Counters.Increment(Counter.FramesSent);
         Counters.Increment(Counter.BytesSent, frame.Length);
-        Trace?.Write(new FrameSent(now, frame.Length));
+        var note = frame.Length > 13 && frame[12] == 0x08 && frame[13] == 0x06 ? default : SendNote; // ARP never carries a segment's note
+        Trace?.Write(new FrameSent(now, frame.ToArray(), note));
+        TransmitNote = note;
         sink.Transmit(frame);
+        TransmitNote = default;
     }
 }

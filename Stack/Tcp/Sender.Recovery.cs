@@ -71,7 +71,7 @@ internal sealed partial class Sender
         Scoreboard.AdvanceTo(ack);
         // An ACK that stops exactly where a SACKed range starts shows the receiver dropped what it
         // had SACKed (reneging, RFC 2018 8): forget the scoreboard, so that those bytes are resent.
-        if (Scoreboard.Count > 0 && Scoreboard[0].Left == ack) { Scoreboard.Clear(); layer.TraceCongestion(c, "SACK reneging: scoreboard cleared", now); }
+        if (Scoreboard.Count > 0 && Scoreboard[0].Left == ack) { Scoreboard.Clear(); layer.TraceCongestion(c, "SACK reneging: scoreboard cleared, RFC 2018 §8", now); }
         if (inRecovery)
         {
             if (ack >= recoveryPoint) ExitRecovery(now);
@@ -88,7 +88,7 @@ internal sealed partial class Sender
         duplicateAcks = 0;
 
         // RFC 6298 5.2-5.3: stop the timer when all is acknowledged, else restart it.
-        if (Unacknowledged >= Max) RetransmitAt = Instant.MaxValue;
+        if (Unacknowledged >= Max) { if (RetransmitAt != Instant.MaxValue) layer.TraceTimer(c, TcpTimer.Retransmission, TimerAction.Cancelled, now); RetransmitAt = Instant.MaxValue; }
         else ArmRetransmit(now);
         if (bytes > 0) c.Signal?.Invoke();
     }
@@ -131,7 +131,7 @@ internal sealed partial class Sender
             Congestion.Window = Congestion.SlowStartThreshold + 3 * Mss;
         }
         TotalRetransmissions++;
-        layer.TraceCongestion(c, "fast retransmit; recovery entered", now);
+        layer.TraceCongestion(c, c.SackEnabled ? "fast retransmit; SACK recovery entered, RFC 6675 §5" : "fast retransmit; NewReno recovery entered, RFC 6582 §3.2", now);
     }
 
     private void ExitRecovery(Instant now)
@@ -142,7 +142,7 @@ internal sealed partial class Sender
         Congestion.Window = c.SackEnabled
             ? Congestion.SlowStartThreshold
             : Math.Min(Congestion.SlowStartThreshold, Math.Max(FlightSize, Mss) + Mss);
-        layer.TraceCongestion(c, "recovery left", now);
+        layer.TraceCongestion(c, "recovery left: the recovery point is acknowledged", now);
     }
 
     /// <summary>RFC 6675 4, SetPipe: the octets the sender believes are still in the network.</summary>
@@ -204,9 +204,11 @@ internal sealed partial class Sender
         Rtt.BackOff();
         timing = null; // Karn: no RTT sample from a retransmitted segment
         ArmRetransmit(now);
+        layer.TraceTimer(c, TcpTimer.Retransmission, TimerAction.Armed, now, Rtt.Rto, Retransmissions);
         if (c.State is TcpState.SynSent or TcpState.SynReceived)
         {
             SynRetransmitted = true;
+            layer.Why = new(FrameReason.TcpSynRetransmission, Retransmissions, (int)Rtt.Rto.TotalMilliseconds);
             c.SendSyn(now);
             return;
         }
@@ -219,7 +221,7 @@ internal sealed partial class Sender
         recoverGuard = Max;
         highRetransmitted = Unacknowledged;
         goBackN = Unacknowledged;
-        layer.TraceCongestion(c, $"retransmission timeout {Retransmissions}, RTO now {Rtt.Rto.TotalMilliseconds:0} ms", now);
+        if (layer.Tracing) layer.TraceCongestion(c, $"retransmission timeout {Retransmissions}: cwnd to one segment, RFC 5681 §3.1", now);
         ResendAfterTimeout(now);
     }
 

@@ -1,3 +1,4 @@
+using UserStack.Diagnostics;
 using UserStack.Tcp.Congestion;
 using UserStack.Time;
 using UserStack.Transport;
@@ -216,6 +217,7 @@ internal sealed partial class Sender
     {
         if (FinSequence is { } fin && point == fin)
         {
+            layer.Why = RetransmissionNote();
             c.Transmit(fin, TcpFlags.Fin | TcpFlags.Ack, 0, 0, now);
             return fin + 1;
         }
@@ -223,6 +225,7 @@ internal sealed partial class Sender
         int end = (FinSequence ?? Next) - bufferSequence;
         int length = Math.Min(Math.Min(end - offset, SegmentSize), limit);
         if (offset < 0 || length <= 0) return point;
+        layer.Why = RetransmissionNote();
         var flags = TcpFlags.Ack;
         if (offset + length == Buffer.Count) flags |= TcpFlags.Psh; // as when first sent
         if (FinSequence is { } f && point + length == f) flags |= TcpFlags.Fin;
@@ -252,6 +255,7 @@ internal sealed partial class Sender
         if (Unsent == 0 || Window > 0 || Max != Unacknowledged || PersistAt != Instant.MaxValue) return;
         BackOffPersist();
         PersistAt = now + persistBackoff;
+        layer.TraceTimer(c, TcpTimer.Persist, TimerAction.Armed, now, persistBackoff);
     }
 
     /// <summary>
@@ -272,11 +276,18 @@ internal sealed partial class Sender
             c.Terminate(now, Errno.ETIMEDOUT);
             return;
         }
+        layer.Why = new(FrameReason.TcpPersistProbe, ProbesOut, (int)persistBackoff.TotalMilliseconds);
         c.Transmit(Next, TcpFlags.Ack, Next - bufferSequence, 1, now);
         if (Max < Next + 1) Max = Next + 1; // an ACK of the probe byte moves SND.NXT past it
         BackOffPersist();
         PersistAt = now + persistBackoff;
+        layer.TraceTimer(c, TcpTimer.Persist, TimerAction.Armed, now, persistBackoff, ProbesOut);
     }
+
+    /// <summary>What a resend is: after a timeout (go-back-N) the n-th retransmission with its RTO, else fast or SACK recovery.</summary>
+    private FrameNote RetransmissionNote() =>
+        goBackN is not null || !inRecovery ? new(FrameReason.TcpRetransmission, Retransmissions, (int)Rtt.Rto.TotalMilliseconds)
+        : new(c.SackEnabled ? FrameReason.TcpSackRetransmission : FrameReason.TcpFastRetransmission);
 
     /// <summary>The first probe waits one RTO, each next one twice as long, up to the maximum RTO.</summary>
     private void BackOffPersist() =>

@@ -24,7 +24,7 @@ public sealed partial class TcpConnection
         // First, check the ACK bit.
         if (hasAck && (seg.Acknowledgment <= sender.Initial || seg.Acknowledgment > sender.Next))
         {
-            if ((flags & TcpFlags.Rst) == 0) layer.SendReset(seg.Acknowledgment, null, TcpFlags.Rst, Local, Remote!.Value, now);
+            if ((flags & TcpFlags.Rst) == 0) { layer.Why = new(FrameReason.TcpRstBadAck); layer.SendReset(seg.Acknowledgment, null, TcpFlags.Rst, Local, Remote!.Value, now); }
             layer.Drop(DropReason.TcpBadAck, now);
             return;
         }
@@ -140,6 +140,7 @@ public sealed partial class TcpConnection
             if (State == TcpState.SynReceived && Parent is not null)
             {
                 // A passive open returns to LISTEN (RFC 9293 3.10.7.4); as Linux's embryonic reset, the new SYN is refused.
+                layer.Why = new(FrameReason.TcpRstNewSynInSynReceived);
                 layer.SendReset(new SeqNumber(0), sequence + length, TcpFlags.Rst | TcpFlags.Ack, Local, Remote!.Value, now);
                 Terminate(now, Errno.Ok);
                 return;
@@ -156,6 +157,7 @@ public sealed partial class TcpConnection
         {
             if (!(sender.Unacknowledged < ack && ack <= sender.Max))
             {
+                layer.Why = new(FrameReason.TcpRstBadAck);
                 layer.SendReset(ack, null, TcpFlags.Rst, Local, Remote!.Value, now);
                 layer.Drop(DropReason.TcpBadAck, now);
                 return;
@@ -214,6 +216,7 @@ public sealed partial class TcpConnection
         if (ReadShutdown && payload.Length > 0 && sequence + payload.Length > receiver.Next
             && State is TcpState.FinWait1 or TcpState.FinWait2 or TcpState.Closing or TcpState.LastAck)
         {
+            layer.Why = new(FrameReason.TcpRstDataAfterClose);
             layer.SendReset(ack, null, TcpFlags.Rst, Local, Remote!.Value, now);
             Terminate(now, Errno.ECONNRESET);
             return;
@@ -289,7 +292,7 @@ public sealed partial class TcpConnection
         }
         if (!needAck) return;
         // Every second full-sized segment is acknowledged at once; a lone one within 40 ms (RFC 1122 4.2.3.2).
-        if (mayDelay && !ackAtOnce && receiver.DelayAck(now)) return;
+        if (mayDelay && !ackAtOnce && receiver.DelayAck(now)) { layer.TraceTimer(this, TcpTimer.DelayedAck, TimerAction.Armed, now, receiver.DelayedAckAt - now); return; }
         SendAck(now);
     }
 
@@ -298,6 +301,7 @@ public sealed partial class TcpConnection
     {
         if (!challengeAcks.TryTake(now)) return;
         layer.Counters.Increment(Counter.TcpChallengeAcks);
+        layer.Why = new(FrameReason.TcpChallengeAck);
         SendAck(now);
     }
 }

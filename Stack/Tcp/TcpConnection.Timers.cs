@@ -49,18 +49,19 @@ public sealed partial class TcpConnection
     /// <summary>Fires whichever of this connection's timers are due.</summary>
     internal void OnTimers(Instant now)
     {
-        if (TimeWaitAt <= now) { Terminate(now, Errno.Ok); return; }
+        if (TimeWaitAt <= now) { layer.TraceTimer(this, TcpTimer.TimeWait, TimerAction.Fired, now); Terminate(now, Errno.Ok); return; }
         if (FinWait2At <= now)
         {
+            layer.TraceTimer(this, TcpTimer.FinWait2, TimerAction.Fired, now);
             // Linux: an orphaned FIN-WAIT-2 connection is dropped silently after tcp_fin_timeout.
             layer.Counters.Increment(Counter.TcpTimeouts);
             Terminate(now, Errno.Ok);
             return;
         }
-        if (receiver.DelayedAckAt <= now) SendAck(now);
-        if (sender.RetransmitAt <= now) sender.OnRetransmitTimeout(now);
-        if (State != TcpState.Closed && sender.PersistAt <= now) sender.OnPersistTimeout(now);
-        if (State != TcpState.Closed && KeepAliveAt <= now) OnKeepAliveTimer(now);
+        if (receiver.DelayedAckAt <= now) { layer.TraceTimer(this, TcpTimer.DelayedAck, TimerAction.Fired, now); layer.Why = new(FrameReason.TcpDelayedAck); SendAck(now); }
+        if (sender.RetransmitAt <= now) { layer.TraceTimer(this, TcpTimer.Retransmission, TimerAction.Fired, now); sender.OnRetransmitTimeout(now); }
+        if (State != TcpState.Closed && sender.PersistAt <= now) { layer.TraceTimer(this, TcpTimer.Persist, TimerAction.Fired, now); sender.OnPersistTimeout(now); }
+        if (State != TcpState.Closed && KeepAliveAt <= now) { layer.TraceTimer(this, TcpTimer.KeepAlive, TimerAction.Fired, now); OnKeepAliveTimer(now); }
     }
 
     /// <summary>
@@ -86,6 +87,7 @@ public sealed partial class TcpConnection
             return;
         }
         keepAliveProbes++;
+        layer.Why = new(FrameReason.TcpKeepAlive, keepAliveProbes);
         Transmit(sender.Unacknowledged - 1, Wire.TcpFlags.Ack, 0, 0, now);
         KeepAliveAt = now + KeepAliveInterval;
     }
@@ -106,7 +108,9 @@ public sealed partial class TcpConnection
 
     private void StartFinWait2Timer(Instant now)
     {
-        if (FinWait2At == Instant.MaxValue) FinWait2At = now + options.FinWait2Timeout;
+        if (FinWait2At != Instant.MaxValue) return;
+        FinWait2At = now + options.FinWait2Timeout;
+        layer.TraceTimer(this, TcpTimer.FinWait2, TimerAction.Armed, now, options.FinWait2Timeout);
     }
 
     private void EnterTimeWait(Instant now)
@@ -118,5 +122,9 @@ public sealed partial class TcpConnection
         RestartTimeWait(now);
     }
 
-    private void RestartTimeWait(Instant now) => TimeWaitAt = now + options.MaximumSegmentLifetime * 2;
+    private void RestartTimeWait(Instant now)
+    {
+        TimeWaitAt = now + options.MaximumSegmentLifetime * 2;
+        layer.TraceTimer(this, TcpTimer.TimeWait, TimerAction.Armed, now, options.MaximumSegmentLifetime * 2);
+    }
 }

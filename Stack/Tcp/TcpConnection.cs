@@ -61,6 +61,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
 
     private SeqNumber? peerFin;      // a FIN seen beyond RCV.NXT, waiting for the data before it
     private byte[]? synText;         // data that came on the peer's SYN, delivered once ESTABLISHED
+    private Errno endError; private bool aborting; // why the connection ends, for the trace of its last transition
     private bool orphaned;           // the application closed the socket: nobody will read
     internal bool Orphaned => orphaned;
     public bool FinReceived { get; private set; }
@@ -240,7 +241,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
         }
         if (receiver.Buffer.Count == 0 && State is TcpState.TimeWait or TcpState.Closed) receiver.Buffer.Release(); // nothing more can arrive
         // Receiver SWS avoidance (RFC 9293 3.8.6.2.2): announce the window once it grew by a segment or half the buffer.
-        if (!peek && State.IsSynchronized() && !FinReceived && receiver.WindowUpdateWorthSending(ReceiveMss)) SendAck(now);
+        if (!peek && State.IsSynchronized() && !FinReceived && receiver.WindowUpdateWorthSending(ReceiveMss)) SendWindowUpdate(now);
         return n;
     }
 
@@ -256,7 +257,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
         if (count <= 0) return;
         receiver.Buffer.Discard(count);
         if (receiver.Buffer.Count == 0 && State is TcpState.TimeWait or TcpState.Closed) receiver.Buffer.Release();
-        if (State.IsSynchronized() && !FinReceived && receiver.WindowUpdateWorthSending(ReceiveMss)) SendAck(now);
+        if (State.IsSynchronized() && !FinReceived && receiver.WindowUpdateWorthSending(ReceiveMss)) SendWindowUpdate(now);
     }
 
     /// <summary>The largest segment the peer may send us: our MSS less the options on every segment.</summary>
@@ -339,6 +340,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     /// <summary>ABORT (RFC 9293 3.10.5): RST to the peer and forget the connection.</summary>
     public void Abort(Instant now, Errno error)
     {
+        aborting = error != Errno.ETIMEDOUT && error != Errno.ECONNABORTED;
         if (State is TcpState.SynReceived or TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.CloseWait)
             Transmit(sender.Next, TcpFlags.Rst | TcpFlags.Ack, 0, 0, now);
         Terminate(now, error);
@@ -354,7 +356,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     private void SetState(TcpState next, Instant now)
     {
         if (next == State) return;
-        layer.Trace(this, State, next, now);
+        if (layer.Tracing) layer.Trace(this, State, next, Diagnostics.StateTransitions.CauseOf(State, next, endError, aborting), now);
         State = next;
         if (next == TcpState.FinWait2 && orphaned) StartFinWait2Timer(now);
         Signal?.Invoke();
@@ -366,6 +368,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
         if (State == TcpState.Closed && !InTable) return;
         if (error != Errno.Ok) PendingError = error;
         bool wasListening = State == TcpState.Listen;
+        endError = error;
         sender.StopTimers();
         receiver.DelayedAckAt = TimeWaitAt = KeepAliveAt = FinWait2At = Instant.MaxValue;
         receiver.OutOfOrder.Clear();
@@ -397,8 +400,14 @@ public sealed partial class TcpConnection : IBoundEndpoint
 
     internal void SendAck(Instant now)
     {
-        if (State is TcpState.Closed or TcpState.Listen or TcpState.SynSent) return;
+        if (State is TcpState.Closed or TcpState.Listen or TcpState.SynSent) { layer.Why = default; return; }
         Transmit(sender.Next, TcpFlags.Ack, 0, 0, now);
+    }
+
+    private void SendWindowUpdate(Instant now)
+    {
+        layer.Why = new(Diagnostics.FrameReason.TcpWindowUpdate);
+        SendAck(now);
     }
 
     /// <summary>Sends new data and our FIN as far as the windows allow; an ACK alone if asked and nothing else went.</summary>

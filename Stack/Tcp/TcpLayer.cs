@@ -148,7 +148,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     {
         var flags = seg.Flags;
         if ((flags & TcpFlags.Rst) != 0) return;                                               // first: ignore RST
-        if ((flags & TcpFlags.Ack) != 0) { SendReset(seg.Acknowledgment, null, TcpFlags.Rst, local, remote, now); return; } // second: ACK gets RST
+        if ((flags & TcpFlags.Ack) != 0) { Why = new(FrameReason.TcpRstToListener); SendReset(seg.Acknowledgment, null, TcpFlags.Rst, local, remote, now); return; } // second: ACK gets RST
         if ((flags & TcpFlags.Syn) == 0) { Drop(DropReason.TcpNoAck, now); return; }            // fourth: anything else is dropped
         if ((flags & TcpFlags.Fin) != 0) { Drop(DropReason.TcpSynFin, now); return; }          // SYN+FIN is dropped, as Linux does (RFC 9293 3.10.7.2 would queue the FIN)
         if (listener.AcceptQueueLength + PendingChildren(listener) >= listener.Backlog) { Drop(DropReason.TcpListenOverflow, now); return; }
@@ -270,14 +270,31 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         if (length > 0) c.SendBuffer.Peek(offset, stack.Ipv4.PayloadBuffer.Slice(repr.HeaderLength, length));
         if (rst) Counters.Increment(Counter.TcpResetsSent);
         else if (ack) c.AckSent();
+        stack.SendNote = Why.IsSet ? Why : new FrameNote(ReasonFromFlags(flags, length, c.State));
         Transmit(repr, c.Local.Address, c.Remote.Value.Address, now, c.TypeOfService, c.TimeToLive);
+        stack.SendNote = Why = default;
     }
+
+    /// <summary>
+    /// Why the next segment goes, set by the code that decides to send it (a timer, recovery, a RST
+    /// rule) and consumed by SendSegment/SendReset; unset, the flags tell (SYN, FIN, data, ACK).
+    /// </summary>
+    internal FrameNote Why;
+
+    private static FrameReason ReasonFromFlags(TcpFlags flags, int length, TcpState state) =>
+        (flags & TcpFlags.Syn) != 0 ? ((flags & TcpFlags.Ack) != 0 ? FrameReason.TcpSynAck : FrameReason.TcpSyn)
+        : (flags & TcpFlags.Fin) != 0 ? FrameReason.TcpFin
+        : (flags & TcpFlags.Rst) != 0 ? FrameReason.TcpRstAbort
+        : length > 0 ? FrameReason.TcpData
+        : FrameReason.TcpAck;
 
     internal void SendReset(SeqNumber sequence, SeqNumber? ack, TcpFlags flags, Endpoint local, Endpoint remote, Instant now)
     {
         Counters.Increment(Counter.TcpResetsSent);
         var repr = new TcpRepr(local.Port, remote.Port, sequence, ack ?? default, flags, 0);
+        stack.SendNote = Why.IsSet ? Why : new FrameNote(FrameReason.TcpRstNoConnection);
         Transmit(repr, local.Address, remote.Address, now);
+        stack.SendNote = Why = default;
     }
 
     private void Transmit(in TcpRepr repr, Ipv4Address source, Ipv4Address destination, Instant now, byte typeOfService = 0, byte timeToLive = Ipv4Repr.DefaultTimeToLive)
@@ -289,9 +306,17 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
 
     internal void Drop(DropReason reason, Instant now) => stack.Drop(reason, now);
 
-    internal void Trace(TcpConnection c, TcpState from, TcpState to, Instant now) =>
-        stack.Trace?.Write(new TcpStateChanged(now, $"{c.Local}-{c.Remote?.ToString() ?? "*"}", from.ToString(), to.ToString()));
+    /// <summary>True when someone traces: guard any trace argument that costs more than a field read.</summary>
+    internal bool Tracing => stack.Trace is not null;
+
+    internal void Trace(TcpConnection c, TcpState from, TcpState to, StateChangeCause cause, Instant now) =>
+        stack.Trace?.Write(new TcpStateChanged(now, Name(c), from.ToString(), to.ToString(), cause));
 
     internal void TraceCongestion(TcpConnection c, string what, Instant now) =>
-        stack.Trace?.Write(new TcpCongestionChanged(now, $"{c.Local}-{c.Remote?.ToString() ?? "*"}", what, c.CongestionWindow, c.SlowStartThreshold));
+        stack.Trace?.Write(new TcpCongestionChanged(now, Name(c), what, c.CongestionWindow, c.SlowStartThreshold, c.Sender.Scoreboard.Count));
+
+    internal void TraceTimer(TcpConnection c, TcpTimer timer, TimerAction action, Instant now, TimeSpan duration = default, int backOff = 0) =>
+        stack.Trace?.Write(new TcpTimerChanged(now, Name(c), timer, action, duration, backOff));
+
+    private static string Name(TcpConnection c) => $"{c.Local}-{c.Remote?.ToString() ?? "*"}";
 }
