@@ -189,11 +189,14 @@ public sealed class StackHost : IDisposable
 
     private void OnFrame(ReadOnlySpan<byte> frame)
     {
-        Capture?.Write(frame, DateTime.UtcNow);
         lock (Gate)
         {
+            // The capture holds the frame until the stack has decided its fate (the comment), so
+            // that what the stack sends in answer still follows it in the file.
+            Capture?.BeginReceived(frame, DateTime.UtcNow);
             try { Stack.Receive(frame, clock.Now); }
             catch (Exception e) { Fault(e); }
+            Capture?.EndReceived(FrameNotes.Received(Stack.ReceiveFate, frame));
             Reschedule();
         }
     }
@@ -242,7 +245,8 @@ public sealed class StackHost : IDisposable
     {
         public void Transmit(ReadOnlySpan<byte> frame)
         {
-            host.Capture?.Write(frame, DateTime.UtcNow);
+            // Called from inside NetStack.TransmitFrame: TransmitNote is this frame's reason.
+            if (host.Capture is { } capture) capture.Write(frame, DateTime.UtcNow, FrameNotes.Sent(host.Stack.TransmitNote, frame));
             host.device.Send(frame);
         }
     }

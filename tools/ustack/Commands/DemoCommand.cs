@@ -24,7 +24,7 @@ public static class DemoCommand
 
     public static Command Create()
     {
-        var keep = new Option<string?>("--pcap") { Description = "also write every frame to this pcap file" };
+        var keep = new Option<string?>("--pcap") { Description = "also write every frame to this pcapng file, with a comment on each saying why" };
         var command = new Command("demo", "Build a private namespace with a TAP, run UserStack on it, and check it from the host side") { keep };
         command.SetAction((result, _) => Task.FromResult(Run(Console.Out, result.GetValue(keep))));
         return command;

@@ -15,8 +15,13 @@ public sealed class SceneArguments
     public Option<string?> Gateway { get; } = new("--gateway") { Description = "default gateway for off-link destinations" };
     public Option<string?> Mac { get; } = new("--mac") { Description = "the stack's MAC address (default: random, locally administered)" };
     public Option<int> Mtu { get; } = new("--mtu") { Description = "IP MTU of the link", DefaultValueFactory = _ => 1500 };
-    public Option<string?> Pcap { get; } = new("--pcap") { Description = "write every frame in and out to this pcap file" };
-    public Option<bool> Trace { get; } = new("--trace") { Description = "print every frame, drop and ARP change as it happens" };
+    public Option<string?> Pcap { get; } = new("--pcap") { Description = "write every frame in and out to this pcapng file, each with a comment saying why it was sent or what became of it" };
+    public Option<string?> Trace { get; } = new("--trace")
+    {
+        Description = "print every frame (tcpdump -n style) and every state change, timer, drop and ARP change with its reason; optional filter, comma-separated: tcp,udp,icmp,arp,port=N,host=A.B.C.D,events",
+        Arity = ArgumentArity.ZeroOrOne,
+    };
+    public Option<string> TraceFormat { get; } = new("--trace-format") { Description = "text (coloured on a terminal) or json (one object per line)", DefaultValueFactory = _ => "text" };
     public Option<string?> Faults { get; } = new("--faults") { Description = "make the TAP a lossy link, both ways: e.g. loss=1%,delay=10ms,jitter=1ms,dup=0.1%,reorder=0.5%,seed=7" };
     public Option<string> Congestion { get; } = new("--congestion") { Description = "TCP congestion control of new connections: cubic (default) or newreno", DefaultValueFactory = _ => "cubic" };
     public Option<string?> TcpOff { get; } = new("--tcp-off") { Description = "TCP options not to offer or accept, comma-separated: sack,timestamps,wscale" };
@@ -24,7 +29,7 @@ public sealed class SceneArguments
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Tap, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace, EphemeralPorts, Faults, Congestion, TcpOff }) command.Options.Add(o);
+        foreach (var o in new Option[] { Tap, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace, TraceFormat, EphemeralPorts, Faults, Congestion, TcpOff }) command.Options.Add(o);
     }
 
     /// <summary>The scene these options describe; FormatException with the offending text when one is malformed.</summary>
@@ -38,12 +43,21 @@ public sealed class SceneArguments
         Mac = result.GetValue(Mac) is { } m ? MacAddress.Parse(m) : null,
         Mtu = result.GetValue(Mtu),
         PcapPath = result.GetValue(Pcap),
-        Trace = result.GetValue(Trace) ? new ConsoleTrace(Console.Out) : null,
+        Trace = ReadTrace(result),
         AllowHostNamespace = true, // the user asked for it (a note is printed)
         EphemeralPorts = ParseRange(result.GetValue(EphemeralPorts)!),
         Faults = result.GetValue(Faults) is { } f ? LinkFaults.Parse(f) : null,
         Tcp = ReadTcp(result.GetValue(Congestion)!, result.GetValue(TcpOff)),
     };
+
+    /// <summary>--trace [FILTER] and --trace-format as a console sink; null without --trace.</summary>
+    private ConsoleTrace? ReadTrace(ParseResult result)
+    {
+        if (result.GetResult(Trace) is null) return null;
+        var format = result.GetValue(TraceFormat);
+        if (format is not ("text" or "json")) throw new FormatException($"--trace-format is text or json, not '{format}'");
+        return new ConsoleTrace(Console.Out, Diagnostics.TraceFilter.Parse(result.GetValue(Trace)), json: format == "json", colour: format == "text" && ConsoleTrace.ConsoleWantsColour);
+    }
 
     /// <summary>--congestion and --tcp-off as TcpOptions; FormatException naming what is unknown.</summary>
     private static Tcp.TcpOptions ReadTcp(string congestion, string? off)
