@@ -25,8 +25,8 @@ public static class StateChangeCauses
 {
     public static (string Text, string Rule) Of(StateChangeCause cause) => cause switch
     {
-        StateChangeCause.PassiveOpen => ("listen: passive OPEN", "RFC 9293 §3.10.1"),
-        StateChangeCause.ActiveOpen => ("connect: active OPEN, SYN sent", "RFC 9293 §3.10.1"),
+        StateChangeCause.PassiveOpen => ("passive OPEN (listen)", "RFC 9293 §3.10.1"),
+        StateChangeCause.ActiveOpen => ("active OPEN (connect): SYN sent", "RFC 9293 §3.10.1"),
         StateChangeCause.SynReceived => ("a SYN arrived at the listener", "RFC 9293 §3.10.7.2"),
         StateChangeCause.SynAckReceived => ("our SYN acknowledged by a SYN-ACK", "RFC 9293 §3.10.7.3"),
         StateChangeCause.SimultaneousOpen => ("a SYN crossed ours (simultaneous open)", "RFC 9293 §3.10.7.3"),

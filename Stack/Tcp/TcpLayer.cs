@@ -318,5 +318,10 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     internal void TraceTimer(TcpConnection c, TcpTimer timer, TimerAction action, Instant now, TimeSpan duration = default, int backOff = 0) =>
         stack.Trace?.Write(new TcpTimerChanged(now, Name(c), timer, action, duration, backOff));
 
-    private static string Name(TcpConnection c) => $"{c.Local}-{c.Remote?.ToString() ?? "*"}";
+    /// <summary>"10.0.0.2:7-10.0.0.1:40000"; a connected socket bound to any address shows the address it sends from.</summary>
+    private string Name(TcpConnection c)
+    {
+        var local = c.Local.Address.IsUnspecified && c.Remote is not null ? new Endpoint(stack.Ipv4.Address, c.Local.Port) : c.Local;
+        return $"{local}-{c.Remote?.ToString() ?? "*"}";
+    }
 }
