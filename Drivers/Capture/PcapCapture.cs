@@ -1,78 +1,98 @@
+using System.Collections.Concurrent;
+using UserStack.Diagnostics;
 using UserStack.Time;
+using UserStack.Wire;
 
 namespace UserStack.Drivers.Capture;
 
 /// <summary>
 /// Writes frames to a pcapng file (PcapngWriter) that Wireshark, tshark and tcpdump read, each with
-/// a packet comment saying why the stack sent it or what became of it. Thread-safe.
+/// a packet comment saying why the stack sent it or what became of it (FrameNotes). Thread-safe.
+/// Callers sit under the stack's lock, so they only copy the frame and its note into a queue; a
+/// writer thread builds the comments and does the file I/O.
 /// A received frame's fate is known only after the stack processed it, and frames it sends
 /// meanwhile (the answer) must still follow it in the file: <see cref="BeginReceived"/> holds the
-/// frame, writes in between wait behind it, <see cref="EndReceived"/> writes it with its comment and then them.
+/// frame, writes in between wait behind it, <see cref="EndReceived"/> queues it with its fate and then them.
 /// </summary>
 public sealed class PcapCapture : IDisposable
 {
+    private readonly record struct Entry(byte[] Frame, long Micros, bool Outbound, FrameNote Note, DropReason Fate, string? Comment);
+
     private readonly FileStream file;
     private readonly object gate = new();
-    private readonly List<byte[]> waiting = new();
-    private (byte[] Frame, long Micros)? held;
+    private readonly BlockingCollection<Entry> queue = new(new ConcurrentQueue<Entry>(), 65536);
+    private readonly List<Entry> waiting = new();
+    private readonly Thread writer;
+    private Entry? held;
     private bool closed;
+    private long frames;
 
     public PcapCapture(string path)
     {
         file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
         file.Write(PcapngWriter.Header("UserStack"));
         Path = path;
+        writer = new Thread(WriteLoop) { IsBackground = true, Name = "ustack-pcapng" };
+        writer.Start();
     }
 
     public string Path { get; }
-    public long Frames { get; private set; }
+    public long Frames => Interlocked.Read(ref frames);
 
-    /// <summary>Records a frame seen at wall-clock time <paramref name="at"/>; <paramref name="outbound"/>: sent by the stack.</summary>
-    public void Write(ReadOnlySpan<byte> frame, DateTime at, string? comment = null, bool outbound = true) => Write(frame, Micros(at), comment, outbound);
+    /// <summary>A frame the stack sent at wall-clock time <paramref name="at"/>, with the stack's reason for it.</summary>
+    public void WriteSent(ReadOnlySpan<byte> frame, DateTime at, FrameNote note) => Enqueue(new(frame.ToArray(), Micros(at), true, note, DropReason.None, null));
 
-    /// <summary>Records a frame at a virtual instant (counted from the Unix epoch).</summary>
-    public void Write(ReadOnlySpan<byte> frame, Instant at, string? comment = null, bool outbound = true) => Write(frame, at.Microseconds, comment, outbound);
+    /// <summary>A frame with a comment of the caller's own, at wall-clock time or a virtual instant (counted from the Unix epoch).</summary>
+    public void Write(ReadOnlySpan<byte> frame, DateTime at, string? comment = null, bool outbound = true) => Enqueue(new(frame.ToArray(), Micros(at), outbound, default, DropReason.None, comment ?? ""));
+    public void Write(ReadOnlySpan<byte> frame, Instant at, string? comment = null, bool outbound = true) => Enqueue(new(frame.ToArray(), at.Microseconds, outbound, default, DropReason.None, comment ?? ""));
 
     /// <summary>Holds a received frame until its fate is known; frames written meanwhile follow it.</summary>
     public void BeginReceived(ReadOnlySpan<byte> frame, DateTime at)
     {
         lock (gate)
         {
-            if (held is not null) Flush(null); // a Begin without an End (the stack threw): keep the frame, uncommented
-            held = (frame.ToArray(), Micros(at));
+            if (held is not null) Release(DropReason.None); // a Begin without an End (the stack threw): keep the frame
+            held = new Entry(frame.ToArray(), Micros(at), false, default, DropReason.None, null);
         }
     }
 
-    /// <summary>Writes the held frame with <paramref name="comment"/>, then what waited behind it.</summary>
-    public void EndReceived(string comment)
+    /// <summary>Queues the held frame with its <paramref name="fate"/> (None: a layer took it), then what waited behind it.</summary>
+    public void EndReceived(DropReason fate)
     {
-        lock (gate) Flush(comment);
+        lock (gate) Release(fate);
     }
 
-    private void Flush(string? comment)
+    private void Release(DropReason fate)
     {
         if (held is not { } h) return;
         held = null;
-        Append(PcapngWriter.Packet(h.Frame, h.Micros, outbound: false, comment));
-        foreach (var block in waiting) Append(block);
+        Add(h with { Fate = fate });
+        foreach (var e in waiting) Add(e);
         waiting.Clear();
     }
 
-    private void Write(ReadOnlySpan<byte> frame, long micros, string? comment, bool outbound)
+    private void Enqueue(Entry e)
     {
-        var block = PcapngWriter.Packet(frame, micros, outbound, comment);
         lock (gate)
         {
-            if (held is not null) waiting.Add(block);
-            else Append(block);
+            if (held is not null) waiting.Add(e);
+            else Add(e);
         }
     }
 
-    private void Append(byte[] block)
+    private void Add(Entry e)
     {
-        if (closed) return;
-        file.Write(block);
-        Frames++;
+        if (!closed) queue.Add(e);
+    }
+
+    private void WriteLoop()
+    {
+        foreach (var e in queue.GetConsumingEnumerable())
+        {
+            string comment = e.Comment ?? (e.Outbound ? FrameNotes.Sent(e.Note, e.Frame) : FrameNotes.Received(e.Fate, e.Frame));
+            file.Write(PcapngWriter.Packet(e.Frame, e.Micros, e.Outbound, comment.Length > 0 ? comment : null));
+            Interlocked.Increment(ref frames);
+        }
     }
 
     private static long Micros(DateTime at) => (at.ToUniversalTime() - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
@@ -82,9 +102,12 @@ public sealed class PcapCapture : IDisposable
         lock (gate)
         {
             if (closed) return;
-            Flush(null);
+            Release(DropReason.None);
             closed = true;
-            file.Dispose();
+            queue.CompleteAdding();
         }
+        writer.Join();
+        file.Dispose();
+        queue.Dispose();
     }
 }

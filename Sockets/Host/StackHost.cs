@@ -196,7 +196,7 @@ public sealed class StackHost : IDisposable
             Capture?.BeginReceived(frame, DateTime.UtcNow);
             try { Stack.Receive(frame, clock.Now); }
             catch (Exception e) { Fault(e); }
-            Capture?.EndReceived(FrameNotes.Received(Stack.ReceiveFate, frame));
+            Capture?.EndReceived(Stack.ReceiveFate);
             Reschedule();
         }
     }
@@ -246,7 +246,7 @@ public sealed class StackHost : IDisposable
         public void Transmit(ReadOnlySpan<byte> frame)
         {
             // Called from inside NetStack.TransmitFrame: TransmitNote is this frame's reason.
-            if (host.Capture is { } capture) capture.Write(frame, DateTime.UtcNow, FrameNotes.Sent(host.Stack.TransmitNote, frame));
+            host.Capture?.WriteSent(frame, DateTime.UtcNow, host.Stack.TransmitNote);
             host.device.Send(frame);
         }
     }
