@@ -22,6 +22,8 @@ public sealed record DrillSettings
     public static readonly string[] Relaxable = ["psh", "win", "options", "wscale", "bufsize"];
     /// <summary>Overrides `--tolerance_usecs` (null keeps the script's or packetdrill's default, 4 ms).</summary>
     public TimeSpan? Tolerance { get; init; }
+    /// <summary>Put the stack's trace (tcpdump-style frame lines and explained events) into the run's log (`ustack drill -v`).</summary>
+    public bool Trace { get; init; }
 }
 
 /// <summary>

@@ -66,6 +66,7 @@ public sealed partial class DrillRunner : IDisposable
             Secret = [7],
             Tcp = config.Tcp,
         }, device, clock: clock);
+        if (settings.Trace) host.Stack.Trace = new LogTrace(log, start);
         host.Start();
         // The gateway introduces itself, so that no ARP stands between the script and TCP.
         host.Inject(Frames.Arp(ArpOperation.Request, GatewayMac, config.GatewayIp, MacAddress.Zero, config.LocalIp, LocalMac));
@@ -80,6 +81,17 @@ public sealed partial class DrillRunner : IDisposable
     }
 
     public string Log => log.ToString();
+
+    /// <summary>The stack's trace into the log, timed from the script's start like the event lines.</summary>
+    private sealed class LogTrace(StringBuilder log, Instant start) : UserStack.Diagnostics.ITraceSink
+    {
+        private readonly UserStack.Diagnostics.TraceFormatter formatter = new();
+        public void Write(UserStack.Diagnostics.TraceEvent e)
+        {
+            var r = formatter.Format(e);
+            log.Append("      ").AppendLine(UserStack.Diagnostics.TraceText.Line(r with { Time = r.Time - start.Microseconds / 1e6 }));
+        }
+    }
     public IReadOnlyList<string> Warnings => config.Warnings;
     public StackHost Host => host;
 

@@ -11,7 +11,7 @@ public static class DrillCommand
     {
         var paths = new Argument<string[]>("paths") { Description = "script files (.pkt) or directories searched for them", Arity = ArgumentArity.OneOrMore };
         var syntaxOnly = new Option<bool>("--syntax-only") { Description = "only parse the scripts (no run): reports what packetdrill's grammar rejects" };
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "print each script's event log and warnings" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "print each script's event log and warnings, with the stack's trace (frames in tcpdump form, state changes, timers, drops)" };
         var define = new Option<string[]>("--define", "-D") { Description = "NAME or NAME=VALUE, as packetdrill's -D (also for #ifdef NAME in FreeBSD's scripts)", AllowMultipleArgumentsPerToken = false };
         var tolerance = new Option<int?>("--tolerance-usecs") { Description = "timing tolerance in microseconds, overriding the scripts' --tolerance_usecs" };
         var relax = new Option<string[]>("--relax") { Description = $"look past named policy differences to test what follows ({string.Join(", ", DrillSettings.Relaxable)}); such a run is not a packetdrill pass" };
@@ -43,6 +43,7 @@ public static class DrillCommand
                 Relax = relaxed,
                 Defines = defines,
                 Tolerance = result.GetValue(tolerance) is int us ? TimeSpan.FromTicks(us * TimeSpan.TicksPerMicrosecond) : null,
+                Trace = result.GetValue(verbose),
             };
             return Run(files, settings, result.GetValue(syntaxOnly), result.GetValue(verbose), Console.Out);
         });
