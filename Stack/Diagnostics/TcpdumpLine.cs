@@ -24,6 +24,7 @@ public sealed class TcpdumpLine
         {
             EtherType.Arp => Arp(eth.Payload),
             EtherType.Ipv4 => Ip(eth.Payload),
+            (EtherType)0x86DD => new($"IP6, length {eth.Payload.Length}", "ip6"), // not ours to decode: we speak IPv4
             _ => new($"ethertype 0x{(ushort)eth.EtherType:x4}, length {frame.Length}", "ether"),
         };
     }
