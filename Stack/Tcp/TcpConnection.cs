@@ -255,6 +255,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     {
         if (count <= 0) return;
         receiver.Buffer.Discard(count);
+        if (urgentData != UrgentData.None && ReadSequence > urgentSequence) urgentData = UrgentData.None; // read past the mark, as Receive
         if (receiver.Buffer.Count == 0 && State is TcpState.TimeWait or TcpState.Closed) receiver.Buffer.Release();
         if (State.IsSynchronized() && !FinReceived && receiver.WindowUpdateWorthSending(ReceiveMss)) SendAck(now);
     }
