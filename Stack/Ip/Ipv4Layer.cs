@@ -9,7 +9,7 @@ namespace UserStack.Ip;
 /// IPv4 (RFC 791, RFC 1122 3.2.1): checks every datagram, keeps what is addressed to us, hands it
 /// to its protocol; builds outbound datagrams in place and routes them to a next hop.
 /// </summary>
-public sealed class Ipv4Layer
+public sealed partial class Ipv4Layer
 {
     private const int FrameHeaders = EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength;
 
