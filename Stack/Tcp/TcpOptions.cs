@@ -34,6 +34,8 @@ public sealed record TcpOptions
     public TimeSpan KeepAliveIdle { get; init; } = TimeSpan.FromHours(2);
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(75);
     public int KeepAliveCount { get; init; } = 9;
+    /// <summary>RFC 4987 3.6 SYN cookies: when a listener's SYN queue is full (the default, Linux tcp_syncookies = 1), always (2) or never (0: such SYNs are dropped).</summary>
+    public SynCookieMode SynCookies { get; init; } = SynCookieMode.WhenFull;
     /// <summary>How long a closed socket waits in FIN-WAIT-2 for the peer's FIN (Linux tcp_fin_timeout: 60 s).</summary>
     public TimeSpan FinWait2Timeout { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -47,4 +49,12 @@ public sealed record TcpOptions
         if (!Congestion.CongestionControl.IsKnown(CongestionControl)) throw new ArgumentException($"unknown congestion control '{CongestionControl}' (known: {string.Join(", ", Congestion.CongestionControl.Available)})");
         if (KeepAliveIdle <= TimeSpan.Zero || KeepAliveInterval <= TimeSpan.Zero || KeepAliveCount < 1) throw new ArgumentException("keepalive idle and interval must be positive and the count at least 1");
     }
+}
+
+/// <summary>When a listener answers a SYN with a SYN cookie (Linux's net.ipv4.tcp_syncookies values).</summary>
+public enum SynCookieMode
+{
+    Off = 0,
+    WhenFull = 1,
+    Always = 2,
 }

@@ -64,4 +64,5 @@ public enum DropReason : byte
     TcpPawsRejected,
     TcpIcmpOutOfWindow,
     TcpSynFin,
+    TcpSynCookieInvalid,
 }
