@@ -10,6 +10,10 @@ namespace UserStack.Tcp;
 // the listener soon after is checked as a cookie's third ACK. The encoding is SynCookies.cs.
 public sealed partial class TcpLayer
 {
+    /// <summary>Out-of-order data of all connections together (TcpOptions.MaxOutOfOrderBytesTotal; docs/defences.md).</summary>
+    internal MemoryBudget OutOfOrderMemory => outOfOrderMemory ??= new MemoryBudget(Options.MaxOutOfOrderBytesTotal);
+    private MemoryBudget? outOfOrderMemory;
+
     /// <summary>Third ACKs are checked as cookies for this long after the last overflow (Linux's tcp_synq_no_recent_overflow: two cookie periods).</summary>
     private static readonly TimeSpan CookieWindow = SynCookies.Period * SynCookies.MaxAge;
 

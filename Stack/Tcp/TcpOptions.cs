@@ -18,8 +18,10 @@ public sealed record TcpOptions
     public TimeSpan MaximumSegmentLifetime { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>RFC 5961 7: challenge ACKs per connection per second.</summary>
     public int ChallengeAcksPerSecond { get; init; } = 10;
-    /// <summary>Bytes of out-of-order data kept per connection (within the receive window).</summary>
+    /// <summary>Out-of-order segments kept per connection (their bytes also lie within the receive window).</summary>
     public int MaxOutOfOrderSegments { get; init; } = 256;
+    /// <summary>Bytes of out-of-order data kept by all connections together (docs/defences.md); beyond, segments are dropped (TcpOutOfOrderMemoryFull).</summary>
+    public long MaxOutOfOrderBytesTotal { get; init; } = 16 * 1024 * 1024;
     /// <summary>RFC 7323 window scaling offered in our SYN and accepted in the peer's.</summary>
     public bool WindowScaling { get; init; } = true;
     /// <summary>RFC 7323 timestamps (RTTM and PAWS) offered and accepted.</summary>
@@ -44,6 +46,7 @@ public sealed record TcpOptions
     {
         if (ReceiveBufferSize < 1) throw new ArgumentOutOfRangeException(nameof(ReceiveBufferSize), ReceiveBufferSize, "the receive buffer needs at least one byte");
         if (SendBufferSize < 1) throw new ArgumentOutOfRangeException(nameof(SendBufferSize), SendBufferSize, "the send buffer needs at least one byte");
+        if (MaxOutOfOrderBytesTotal < 0) throw new ArgumentOutOfRangeException(nameof(MaxOutOfOrderBytesTotal), MaxOutOfOrderBytesTotal, "cannot be negative");
         if (MaxOutOfOrderSegments < 0) throw new ArgumentOutOfRangeException(nameof(MaxOutOfOrderSegments), MaxOutOfOrderSegments, "cannot be negative");
         if (MinimumRto <= TimeSpan.Zero || MaximumRto < MinimumRto || InitialRto <= TimeSpan.Zero) throw new ArgumentException("RTO bounds must be positive with MinimumRto <= MaximumRto");
         if (!Congestion.CongestionControl.IsKnown(CongestionControl)) throw new ArgumentException($"unknown congestion control '{CongestionControl}' (known: {string.Join(", ", Congestion.CongestionControl.Available)})");

@@ -66,4 +66,5 @@ public enum DropReason : byte
     TcpIcmpOutOfWindow,
     TcpSynFin,
     TcpSynCookieInvalid,
+    TcpOutOfOrderMemoryFull,
 }
