@@ -36,6 +36,7 @@ bool failed = live.EchoFailure is not null;
 foreach (var phase in phases)
 {
     var rssBefore = ustack.RssMiB();
+    long tapDroppedBefore = TapDropped(options.Tap);
     var probes = new List<(double At, string? Failure, double Ms)>();
     var clock = Stopwatch.StartNew();
     using (var run = phase.Start())
@@ -57,7 +58,8 @@ foreach (var phase in phases)
     var (worstEcho, bulkBytes) = live.TakePhase();
     var counters = ustack.Counters();
     var result = new PhaseResult(phase.Name, seconds, rssBefore, ustack.RssMiB(), worstEcho, bulkBytes,
-        probes, afterFailure, afterMs, Report.Drops(before, counters), Report.Delta(before, counters, "TcpSynCookiesSent"));
+        probes, afterFailure, afterMs, Report.Drops(before, counters), Report.Delta(before, counters, "TcpSynCookiesSent"),
+        Report.Delta(before, counters, "FramesReceived"), TapDropped(options.Tap) - tapDroppedBefore);
     before = counters;
     report.Add(result);
     Console.WriteLine(result.Line());
@@ -74,6 +76,10 @@ int internalErrors = tail.Contains("internal errors:") ? 1 : 0;
 if (internalErrors > 0) { Console.WriteLine(tail[tail.IndexOf("internal errors:")..].Split('\n')[0]); failed = true; }
 Console.WriteLine(failed ? "attack: FAILED (a live session stalled more than 1 s, a new connection failed, or the stack had internal errors)" : "attack: passed");
 return failed ? 1 : 0;
+
+// Frames the kernel could not hand to the stack because the TAP's queue was full (the stack read too slowly).
+static long TapDropped(string tap) =>
+    long.TryParse(File.Exists($"/sys/class/net/{tap}/statistics/tx_dropped") ? File.ReadAllText($"/sys/class/net/{tap}/statistics/tx_dropped").Trim() : "", out var n) ? n : -1;
 
 internal sealed record Arguments(string Ustack, string Namespace, int Seconds, string Tap, string? Malformed)
 {

@@ -4,7 +4,8 @@ using System.Text;
 namespace UserStack.Attack;
 
 internal sealed record PhaseResult(string Name, double Seconds, double RssBefore, double RssAfter, double WorstEchoMs, long BulkBytes,
-    List<(double At, string? Failure, double Ms)> Probes, string? AfterFailure, double AfterMs, List<(string Reason, long Count)> Drops, long CookiesSent)
+    List<(double At, string? Failure, double Ms)> Probes, string? AfterFailure, double AfterMs, List<(string Reason, long Count)> Drops, long CookiesSent,
+    long FramesReceived, long TapDropped)
 {
     /// <summary>The live session never waited more than 1 s; every new connection, during and after, worked within 1 s.</summary>
     public bool Passed => WorstEchoMs <= 1000 && Probes.All(p => p.Failure is null) && AfterFailure is null;
@@ -17,7 +18,8 @@ internal sealed record PhaseResult(string Name, double Seconds, double RssBefore
         var sb = new StringBuilder();
         sb.Append(Inv($"{Name,-15} {Seconds,5:0.0} s  rss {RssBefore,6:0.0} -> {RssAfter,6:0.0} MiB  worst echo {Ms(WorstEchoMs),8}  bulk {BulkBytes / 1048576.0,7:0.0} MiB  "));
         sb.Append($"new conns during: {during}; after: {(AfterFailure is null ? Ms(AfterMs) : "FAILED")}  {(Passed ? "ok" : "FAILED")}");
-        if (CookiesSent > 0) sb.Append(Inv($"\n    syn cookies sent: {CookiesSent}"));
+        sb.Append(Inv($"\n    frames the stack read: {FramesReceived} ({FramesReceived / Math.Max(Seconds, 0.001):0}/s); dropped by the kernel at the full TAP queue: {TapDropped}"));
+        if (CookiesSent > 0) sb.Append(Inv($"; syn cookies sent: {CookiesSent}"));
         foreach (var f in failures) sb.Append($"\n    {f}");
         if (Drops.Count > 0) sb.Append("\n    drops: " + string.Join(", ", Drops.Select(d => $"{d.Reason} {d.Count}")));
         return sb.ToString();
