@@ -44,4 +44,6 @@ public enum Counter : byte
     TcpActiveOpens,
     TcpPassiveOpens,
     TcpTimeouts,
+    TcpSynCookiesSent,
+    TcpSynCookiesAccepted,
 }

@@ -356,6 +356,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     {
         if (next == State) return;
         layer.Trace(this, State, next, now);
+        CountHalfOpen(State, next);
         State = next;
         if (next == TcpState.FinWait2 && orphaned) StartFinWait2Timer(now);
         Signal?.Invoke();

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using UserStack.Diagnostics;
 using UserStack.Icmp;
 using UserStack.Ip;
@@ -14,17 +13,19 @@ namespace UserStack.Tcp;
 /// with RST (3.10.7.1), handles LISTEN (3.10.7.2) and hands everything else to the connection's
 /// SEGMENT ARRIVES; builds outgoing segments; runs the connections' timers.
 /// </summary>
-public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
+public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
 {
     private readonly NetStack stack;
-    private readonly byte[] secret;
+    private readonly InitialSequenceNumbers isns;
+    private readonly SynCookies cookies;
     private readonly HashSet<TcpConnection> live = new();
     private readonly List<TcpConnection> due = new();
 
     internal TcpLayer(NetStack stack, EphemeralPortAllocator ephemeral, byte[] secret, TcpOptions options)
     {
         this.stack = stack;
-        this.secret = secret;
+        isns = new InitialSequenceNumbers(secret);
+        cookies = new SynCookies(secret);
         Options = options;
         Table = new PortTable<TcpConnection>(ephemeral);
     }
@@ -90,21 +91,9 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         return Errno.Ok;
     }
 
-    /// <summary>
-    /// RFC 6528: ISN = M + F(local, remote, secret), M a 4-microsecond clock; and from the same keyed
-    /// hash, where this connection's timestamp clock starts (random per connection, as Linux does).
-    /// </summary>
-    private (SeqNumber Iss, uint TimestampOffset) InitialSequenceNumber(Endpoint local, Endpoint remote, Instant now)
-    {
-        Span<byte> input = stackalloc byte[12];
-        (local.Address.IsUnspecified ? stack.Ipv4.Address : local.Address).Write(input);
-        BinaryPrimitives.WriteUInt16BigEndian(input[4..], local.Port);
-        remote.Address.Write(input[6..]);
-        BinaryPrimitives.WriteUInt16BigEndian(input[10..], remote.Port);
-        Span<byte> hash = stackalloc byte[32];
-        HMACSHA256.HashData(secret, input, hash);
-        return (new SeqNumber(unchecked((uint)(now.Microseconds / 4) + BinaryPrimitives.ReadUInt32BigEndian(hash))), BinaryPrimitives.ReadUInt32BigEndian(hash[4..]));
-    }
+    /// <summary>RFC 6528 ISN and timestamp offset (InitialSequenceNumbers.cs).</summary>
+    private (SeqNumber Iss, uint TimestampOffset) InitialSequenceNumber(Endpoint local, Endpoint remote, Instant now) =>
+        isns.For(local with { Address = local.Address.IsUnspecified ? stack.Ipv4.Address : local.Address }, remote, now);
 
     public void Receive(in Ipv4Packet ip, Instant now)
     {
@@ -148,10 +137,21 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     {
         var flags = seg.Flags;
         if ((flags & TcpFlags.Rst) != 0) return;                                               // first: ignore RST
-        if ((flags & TcpFlags.Ack) != 0) { SendReset(seg.Acknowledgment, null, TcpFlags.Rst, local, remote, now); return; } // second: ACK gets RST
+        if ((flags & TcpFlags.Ack) != 0)                                                         // second: ACK gets RST, unless it brings back a SYN cookie
+        {
+            if ((flags & TcpFlags.Syn) == 0 && CookieAckArrives(listener, seg, local, remote, now)) return;
+            SendReset(seg.Acknowledgment, null, TcpFlags.Rst, local, remote, now);
+            return;
+        }
         if ((flags & TcpFlags.Syn) == 0) { Drop(DropReason.TcpNoAck, now); return; }            // fourth: anything else is dropped
         if ((flags & TcpFlags.Fin) != 0) { Drop(DropReason.TcpSynFin, now); return; }          // SYN+FIN is dropped, as Linux does (RFC 9293 3.10.7.2 would queue the FIN)
-        if (listener.AcceptQueueLength + PendingChildren(listener) >= listener.Backlog) { Drop(DropReason.TcpListenOverflow, now); return; }
+        if (listener.AcceptQueueLength >= listener.Backlog) { Drop(DropReason.TcpListenOverflow, now); return; }
+        if (isn is null && (Options.SynCookies == SynCookieMode.Always || (SynQueueFull(listener) && Options.SynCookies == SynCookieMode.WhenFull)))
+        {
+            SendCookie(listener, seg, local, remote, now);
+            return;
+        }
+        if (SynQueueFull(listener)) { Drop(DropReason.TcpListenOverflow, now); return; }
 
         // Third: the SYN. A new connection in SYN-RECEIVED, sharing the listener's port.
         var child = Open();
@@ -173,8 +173,6 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         Table.ForEachMatch(local, remote, s => found |= s.State == TcpState.Listen);
         return found;
     }
-
-    private int PendingChildren(TcpConnection listener) => live.Count(c => c.Parent == listener && c.State == TcpState.SynReceived);
 
     internal List<TcpConnection> HalfOpenChildren(TcpConnection listener) => live.Where(c => c.Parent == listener && c.State == TcpState.SynReceived).ToList();
 

@@ -22,6 +22,7 @@ public enum DropReason : byte
     ArpNotForUs,
     ArpQueueOverflow,
     ArpResolutionFailed,
+    ArpUnresolvedOverflow,
 
     // IPv4 (RFC 791, RFC 1122 3.2.1)
     Ipv4Truncated,
@@ -64,4 +65,6 @@ public enum DropReason : byte
     TcpPawsRejected,
     TcpIcmpOutOfWindow,
     TcpSynFin,
+    TcpSynCookieInvalid,
+    TcpOutOfOrderMemoryFull,
 }

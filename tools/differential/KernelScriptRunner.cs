@@ -111,6 +111,7 @@ internal sealed class KernelScriptRunner
                         case IcmpPacketEvent icmp: InjectIcmp(icmp); break;
                         case SyscallEvent { IsBlocking: true } call: CallBlocking(call, BlockingEnd(call, previous, lastAt, lastHappened)); break;
                         case SyscallEvent call: Call(call); break;
+                        case CommandEvent command when Sysctls(command.Command) is { Count: > 0 } sysctls: SetSysctls(sysctls); break;
                         case CommandEvent or CodeEvent: log.AppendLine($"{Since(scene.Now):0.000} skipped {Body(e)}"); break;
                         default: throw new NotSupportedException($"line {e.Line}: the differential runner does not play {e.GetType().Name} lines");
                     }
@@ -451,5 +452,20 @@ internal sealed class KernelScriptRunner
         if (!Ipv4Packet.TryRead(frame.AsSpan(EthernetRepr.HeaderLength), out var ip, out _) || !TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out _))
             return $"a frame of {frame.Length} bytes that does not parse";
         return numbers.Describe(seg);
+    }
+
+    /// <summary>The net.ipv4.tcp_* settings of a script's `sysctl` shell line (as DrillConfig reads them for UserStack).</summary>
+    private static List<string> Sysctls(string command) =>
+        command.Split([';', '\n', '&', '|'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(p => p.StartsWith("sysctl ", StringComparison.Ordinal))
+            .SelectMany(p => p.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries).Skip(1))
+            .Where(w => w.StartsWith("net.ipv4.tcp_", StringComparison.Ordinal) && w.Contains('='))
+            .ToList();
+
+    /// <summary>Sets them in the script's own namespace (per-namespace sysctls; the namespace goes with the script).</summary>
+    private void SetSysctls(List<string> sysctls)
+    {
+        var set = scene.Namespace.Exec(TimeSpan.FromSeconds(20), "sysctl", ["-q", "-w", .. sysctls]);
+        log.AppendLine($"{Since(scene.Now):0.000} sysctl {string.Join(' ', sysctls)}{(set.Succeeded ? "" : " failed: " + set.Error.Trim())}");
     }
 }
