@@ -14,6 +14,10 @@ public sealed class IcmpLayer : IIpProtocolHandler
 {
     public const byte ProtocolUnreachable = 2;
     public const byte PortUnreachable = 3;
+    /// <summary>Destination unreachable code 4, "fragmentation needed and DF set" (RFC 792, RFC 1191 4: with the next-hop MTU).</summary>
+    public const byte FragmentationNeeded = 4;
+    /// <summary>Time exceeded code 1, "fragment reassembly time exceeded" (RFC 792).</summary>
+    public const byte FragmentReassemblyTimeExceeded = 1;
     /// <summary>RFC 1812 4.3.2.3: an error carries as much of the original as fits in 576 bytes.</summary>
     private const int MaximumErrorDatagram = 576;
 

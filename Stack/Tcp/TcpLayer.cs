@@ -284,7 +284,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     {
         if (source.IsUnspecified) source = stack.Ipv4.Address;
         repr.Write(stack.Ipv4.PayloadBuffer, source, destination);
-        if (stack.Ipv4.Send(source, destination, IpProtocol.Tcp, repr.Length, now, typeOfService, timeToLive)) Counters.Increment(Counter.TcpSent);
+        if (stack.Ipv4.Send(source, destination, IpProtocol.Tcp, repr.Length, now, typeOfService, timeToLive, PathMtuDiscovery.Do)) Counters.Increment(Counter.TcpSent);
     }
 
     internal void Drop(DropReason reason, Instant now) => stack.Drop(reason, now);
