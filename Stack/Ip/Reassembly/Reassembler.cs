@@ -76,13 +76,14 @@ public sealed class Reassembler
         evicted = MakeRoom(fragment.Source, growth, datagram);
         if (Memory + growth > options.MaxMemory || MemoryOf(fragment.Source) + growth > options.MaxMemoryPerSource) return DropReason.Ipv4ReassemblyOverflow;
 
+        int before = 0;
         if (datagram is null)
         {
             datagram = new PartialDatagram(key, now + options.Timeout);
             node = oldestFirst.AddLast(datagram);
             table.Add(key, node);
         }
-        int before = datagram.Charge;
+        else before = datagram.Charge;
         datagram.NoteLength(end, last);
         datagram.Add(fragment, first, end, last);
         Charge(datagram.Key.Source, datagram.Charge - before);
