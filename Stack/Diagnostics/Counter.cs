@@ -41,6 +41,7 @@ public enum Counter : byte
     TcpReceived,
     TcpSent,
     TcpResetsSent,
+    TcpPathMtuReductions,
     TcpRetransmissions,
     TcpFastRetransmissions,
     TcpChallengeAcks,

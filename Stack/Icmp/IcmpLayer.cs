@@ -53,7 +53,10 @@ public sealed class IcmpLayer : IIpProtocolHandler
                 stack.Counters.Increment(Counter.IcmpOtherReceived);
                 // RFC 1122 3.2.2: pass the error to the transport that sent the quoted datagram.
                 if (QuotedDatagram.TryRead(icmp.Payload, out var quoted) && quoted.Source == stack.Ipv4.Address)
-                    errorHandlers[(int)quoted.Protocol]?.ReceiveError(icmp.Type, icmp.Code, quoted, now);
+                {
+                    int nextHopMtu = icmp.Type == IcmpType.DestinationUnreachable && icmp.Code == FragmentationNeeded ? (int)(icmp.RestOfHeader & 0xFFFF) : 0;
+                    errorHandlers[(int)quoted.Protocol]?.ReceiveError(icmp.Type, icmp.Code, nextHopMtu, quoted, now);
+                }
                 break;
             case IcmpType.SourceQuench or IcmpType.Redirect or IcmpType.Timestamp or IcmpType.TimestampReply:
                 // RFC 6633: source quench is ignored; a host with one route has no use for redirects.

@@ -351,6 +351,15 @@ public sealed partial class TcpConnection : IBoundEndpoint
         return e;
     }
 
+    /// <summary>SO_ERROR (Linux sock_getsockopt): the pending error, else the soft error; either is cleared.</summary>
+    public Errno TakeSocketError()
+    {
+        var e = TakeError();
+        if (e != Errno.Ok) return e;
+        (e, SoftError) = (SoftError, Errno.Ok);
+        return e;
+    }
+
     private void SetState(TcpState next, Instant now)
     {
         if (next == State) return;
@@ -364,6 +373,8 @@ public sealed partial class TcpConnection : IBoundEndpoint
     internal void Terminate(Instant now, Errno error)
     {
         if (State == TcpState.Closed && !InTable) return;
+        // Linux tcp_write_err: a connection that times out reports the last ICMP error it was told, if any.
+        if (error == Errno.ETIMEDOUT && SoftError != Errno.Ok) error = SoftError;
         if (error != Errno.Ok) PendingError = error;
         bool wasListening = State == TcpState.Listen;
         sender.StopTimers();

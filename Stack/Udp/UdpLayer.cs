@@ -143,7 +143,7 @@ public sealed class UdpLayer : IIpProtocolHandler, IIcmpErrorHandler
     }
 
     /// <summary>RFC 1122 4.1.3.3: ICMP errors go to the socket that sent the quoted datagram; BSD reports them on connected sockets only.</summary>
-    public void ReceiveError(IcmpType type, byte code, in QuotedDatagram quoted, Instant now)
+    public void ReceiveError(IcmpType type, byte code, int nextHopMtu, in QuotedDatagram quoted, Instant now)
     {
         if (quoted.Transport.Length < 4) return;
         var local = new Endpoint(quoted.Source, System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport));
