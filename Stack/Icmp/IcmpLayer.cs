@@ -90,7 +90,7 @@ public sealed class IcmpLayer : IIpProtocolHandler
     /// (the original is an ICMP error, went to a broadcast or multicast address, came from a
     /// non-unicast source, or is a later fragment) or the rate limit says no.
     /// </summary>
-    public bool SendError(IcmpType type, byte code, in Ipv4Packet original, Instant now)
+    public bool SendError(IcmpType type, byte code, in Ipv4Packet original, Instant now, uint restOfHeader = 0)
     {
         if (stack.Ipv4.IsBroadcast(original.Destination) || original.Destination.IsMulticast) return false;
         if (original.Source.IsUnspecified || original.Source.IsMulticast || stack.Ipv4.IsBroadcast(original.Source)) return false;
@@ -101,11 +101,19 @@ public sealed class IcmpLayer : IIpProtocolHandler
         int quoted = Math.Min(original.Bytes.Length, Math.Min(MaximumErrorDatagram, stack.Ipv4.Mtu) - Ipv4Packet.MinimumHeaderLength - IcmpPacket.HeaderLength);
         var buffer = stack.Ipv4.PayloadBuffer;
         original.Bytes[..quoted].CopyTo(buffer[IcmpPacket.HeaderLength..]);
-        new IcmpRepr(type, code, 0, quoted).Write(buffer);
+        new IcmpRepr(type, code, restOfHeader, quoted).Write(buffer);
         if (!stack.Ipv4.Send(stack.Ipv4.Address, original.Source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, now)) return false;
         stack.Counters.Increment(Counter.IcmpErrorsSent);
         return true;
     }
+
+    /// <summary>
+    /// RFC 1191 4 / RFC 1812 5.2.7.1: a datagram with DF that cannot pass a link of
+    /// <paramref name="nextHopMtu"/> bytes gets "fragmentation needed" carrying that MTU in the low
+    /// 16 bits of the second word. For forwarding; a local send over the MTU with DF is EMSGSIZE instead.
+    /// </summary>
+    public bool SendFragmentationNeeded(in Ipv4Packet original, int nextHopMtu, Instant now) =>
+        SendError(IcmpType.DestinationUnreachable, FragmentationNeeded, original, now, (ushort)nextHopMtu);
 
     /// <summary>The errno a socket reports for an ICMP error, as Linux's icmp_err_convert does.</summary>
     public static Errno ToErrno(IcmpType type, byte code) => type switch

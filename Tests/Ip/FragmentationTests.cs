@@ -181,4 +181,20 @@ public class FragmentationTests
         Assert.That(Ipv4Packet.TryRead(frame.AsSpan(14), out var ip, out _), Is.True);
         return s.Stack.Icmp.SendError(IcmpType.DestinationUnreachable, 3, ip, s.Now);
     }
+
+    /// <summary>RFC 1191 4: "fragmentation needed" carries the next-hop MTU in the low 16 bits of the unused word, and PacketDotNet reads it there.</summary>
+    [Test]
+    public void Fragmentation_needed_carries_the_next_hop_mtu()
+    {
+        var s = new StackUnderTest();
+        s.LearnPeer();
+        var original = Frames.Ipv4(IpProtocol.Udp, new byte[1400]);
+        Assert.That(Ipv4Packet.TryRead(original.AsSpan(14), out var ip, out _), Is.True);
+        Assert.That(s.Stack.Icmp.SendFragmentationNeeded(ip, 1280, s.Now), Is.True);
+        var icmp = Packet.ParsePacket(LinkLayers.Ethernet, s.Sink.Frames.Single()).Extract<IcmpV4Packet>();
+        Assert.That(icmp.TypeCode, Is.EqualTo(IcmpV4TypeCode.UnreachableFragmentationNeeded));
+        Assert.That(icmp.ValidIcmpChecksum, Is.True);
+        Assert.That(icmp.Sequence, Is.EqualTo(1280), "the second 16 bits of the word");
+        Assert.That(icmp.Id, Is.Zero, "the first 16 bits stay unused");
+    }
 }
