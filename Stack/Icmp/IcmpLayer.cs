@@ -69,7 +69,7 @@ public sealed class IcmpLayer : IIpProtocolHandler
         }
     }
 
-    /// <summary>RFC 792 echo: same identifier, sequence and data, from the address that was pinged.</summary>
+    /// <summary>RFC 792 echo: same identifier, sequence and data, from the address that was pinged; Record Route and Timestamp reflected (RFC 1122 3.2.2.6).</summary>
     private void Reply(in Ipv4Packet ip, in IcmpPacket request, Instant now)
     {
         var message = request.Bytes;
@@ -78,7 +78,9 @@ public sealed class IcmpLayer : IIpProtocolHandler
         if (message.Length > buffer.Length) { stack.Drop(DropReason.Ipv4TooBig, now); return; }
         message.CopyTo(buffer);
         IcmpRepr.Echo(IcmpType.EchoReply, request.Identifier, request.SequenceNumber, request.Payload.Length).Write(buffer);
-        if (stack.Ipv4.Send(ip.Destination, ip.Source, IpProtocol.Icmp, message.Length, now, ip.TypeOfService))
+        Span<byte> options = stackalloc byte[Ipv4Packet.MaximumHeaderLength - Ipv4Packet.MinimumHeaderLength];
+        int optionsLength = ip.Options.IsEmpty ? 0 : EchoOptions.Reflect(ip.Options, options, ip.Destination, now);
+        if (stack.Ipv4.Send(ip.Destination, ip.Source, IpProtocol.Icmp, message.Length, now, ip.TypeOfService, options: options[..optionsLength]))
         {
             stack.Counters.Increment(Counter.IcmpEchoRepliesSent);
             stack.Trace?.Write(new EchoAnswered(now, ip.Source, request.Identifier, request.SequenceNumber, request.Payload.Length));
