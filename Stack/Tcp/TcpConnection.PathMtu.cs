@@ -44,6 +44,6 @@ public sealed partial class TcpConnection
         layer.Counters.Increment(Counter.TcpPathMtuReductions);
         sender.Congestion.SetMss(sender.Mss);
         layer.TraceCongestion(this, $"path MTU {mtu}: MSS {before} -> {sender.Mss}", now);
-        if (sender.Mss < before) sender.RetransmitInSmallerSegments(now);
+        if (sender.Mss < before && State.IsSynchronized()) sender.RetransmitInSmallerSegments(now);
     }
 }
