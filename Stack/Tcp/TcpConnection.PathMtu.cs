@@ -18,6 +18,8 @@ public sealed partial class TcpConnection
     internal int PathMss => PathMtu - 40;
     /// <summary>The last ICMP error that did not end the connection (Linux's sk_err_soft): SO_ERROR reports it, and a timeout does.</summary>
     public Errno SoftError { get; private set; }
+    /// <summary>A Next-Hop MTU under the floor was heard: the path MTU stays at 552 and segments go without DF (Linux's locked RTAX_MTU).</summary>
+    public bool PathMtuLocked { get; private set; }
 
     internal void NoteSoftError(Errno error)
     {
@@ -30,14 +32,14 @@ public sealed partial class TcpConnection
     /// Linux tcp_v4_mtu_reduced: a "fragmentation needed" whose quote passed the RFC 5927 check lowers
     /// the path MTU (never below 552, as Linux's __ip_rt_update_pmtu; a missing Next-Hop MTU counts as 0),
     /// the MSS follows (RFC 1191 6.3), and what is in flight is sent again in the new size
-    /// (tcp_simple_retransmit). A value that does not lower it is ignored.
+    /// (tcp_simple_retransmit). A value that does not lower it is ignored. A value under the floor
+    /// also locks the path MTU, and Linux then sends without DF (ip_dont_fragment), so do we.
     /// </summary>
     internal void ReducePathMtu(int nextHopMtu, Instant now)
     {
         if (State is TcpState.Listen or TcpState.Closed) return;
         int mtu = nextHopMtu < MinimumPathMtu ? Math.Min(PathMtu, MinimumPathMtu) : nextHopMtu;
-        // Linux: the soft error is kept in case the connection cannot get through at the floor.
-        if (nextHopMtu < mtu) NoteSoftError(Errno.EMSGSIZE);
+        if (nextHopMtu < MinimumPathMtu) PathMtuLocked = true;
         if (mtu >= PathMtu) return;
         int before = sender.Mss;
         pathMtu = mtu;

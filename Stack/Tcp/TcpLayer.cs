@@ -276,7 +276,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         if (length > 0) c.SendBuffer.Peek(offset, stack.Ipv4.PayloadBuffer.Slice(repr.HeaderLength, length));
         if (rst) Counters.Increment(Counter.TcpResetsSent);
         else if (ack) c.AckSent();
-        Transmit(repr, c.Local.Address, c.Remote.Value.Address, now, c.TypeOfService, c.TimeToLive);
+        Transmit(repr, c.Local.Address, c.Remote.Value.Address, now, c.TypeOfService, c.TimeToLive, c.PathMtuLocked ? PathMtuDiscovery.Dont : PathMtuDiscovery.Do);
     }
 
     internal void SendReset(SeqNumber sequence, SeqNumber? ack, TcpFlags flags, Endpoint local, Endpoint remote, Instant now)
@@ -286,11 +286,11 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         Transmit(repr, local.Address, remote.Address, now);
     }
 
-    private void Transmit(in TcpRepr repr, Ipv4Address source, Ipv4Address destination, Instant now, byte typeOfService = 0, byte timeToLive = Ipv4Repr.DefaultTimeToLive)
+    private void Transmit(in TcpRepr repr, Ipv4Address source, Ipv4Address destination, Instant now, byte typeOfService = 0, byte timeToLive = Ipv4Repr.DefaultTimeToLive, PathMtuDiscovery pathMtu = PathMtuDiscovery.Do)
     {
         if (source.IsUnspecified) source = stack.Ipv4.Address;
         repr.Write(stack.Ipv4.PayloadBuffer, source, destination);
-        if (stack.Ipv4.Send(source, destination, IpProtocol.Tcp, repr.Length, now, typeOfService, timeToLive, PathMtuDiscovery.Do)) Counters.Increment(Counter.TcpSent);
+        if (stack.Ipv4.Send(source, destination, IpProtocol.Tcp, repr.Length, now, typeOfService, timeToLive, pathMtu)) Counters.Increment(Counter.TcpSent);
     }
 
     internal void Drop(DropReason reason, Instant now) => stack.Drop(reason, now);
