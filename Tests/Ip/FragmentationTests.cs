@@ -197,4 +197,18 @@ public class FragmentationTests
         Assert.That(icmp.Sequence, Is.EqualTo(1280), "the second 16 bits of the word");
         Assert.That(icmp.Id, Is.Zero, "the first 16 bits stay unused");
     }
+
+    /// <summary>Linux raw_sendmsg goes through ip_append_data: a raw datagram over the MTU is fragmented (IP_HDRINCL ones are not).</summary>
+    [Test]
+    public void A_raw_datagram_over_the_mtu_is_fragmented()
+    {
+        var s = new StackUnderTest();
+        s.LearnPeer();
+        var raw = s.Stack.Raw.Open(IpProtocol.Icmp);
+        var echo = Frames.Icmp(IcmpType.EchoRequest, 1, 1, Frames.Pattern(4000));
+        Assert.That(s.Stack.Raw.Send(raw, echo, Frames.PeerIp, s.Now), Is.EqualTo(Errno.Ok));
+        Assert.That(s.Sink.Frames, Has.Count.EqualTo(3));
+        Assert.That(Join(s.Sink.Frames), Is.EqualTo(echo));
+        Assert.That(s.Stack.Raw.Send(raw, new byte[65516], Frames.PeerIp, s.Now), Is.EqualTo(Errno.EMSGSIZE), "20 + 65,516 > 65,535");
+    }
 }
