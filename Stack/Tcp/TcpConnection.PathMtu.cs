@@ -21,6 +21,15 @@ public sealed partial class TcpConnection
     /// <summary>A Next-Hop MTU under the floor was heard: the path MTU stays at 552 and segments go without DF (Linux's locked RTAX_MTU).</summary>
     public bool PathMtuLocked { get; private set; }
 
+    /// <summary>SO_ERROR (Linux sock_getsockopt): the pending error, else the soft error; either is cleared.</summary>
+    public Errno TakeSocketError()
+    {
+        var e = TakeError();
+        if (e != Errno.Ok) return e;
+        (e, SoftError) = (SoftError, Errno.Ok);
+        return e;
+    }
+
     internal void NoteSoftError(Errno error)
     {
         if (error == Errno.Ok) return;

@@ -351,15 +351,6 @@ public sealed partial class TcpConnection : IBoundEndpoint
         return e;
     }
 
-    /// <summary>SO_ERROR (Linux sock_getsockopt): the pending error, else the soft error; either is cleared.</summary>
-    public Errno TakeSocketError()
-    {
-        var e = TakeError();
-        if (e != Errno.Ok) return e;
-        (e, SoftError) = (SoftError, Errno.Ok);
-        return e;
-    }
-
     private void SetState(TcpState next, Instant now)
     {
         if (next == State) return;
