@@ -38,18 +38,22 @@ public sealed class RawLayer
         return Errno.Ok;
     }
 
-    /// <summary>Sends <paramref name="payload"/> as the body of one IPv4 datagram of the socket's protocol.</summary>
+    /// <summary>
+    /// Sends <paramref name="payload"/> as the body of one IPv4 datagram of the socket's protocol, up to
+    /// 65,515 bytes, fragmented above the MTU with DF only on what fits (Linux raw_sendmsg through
+    /// ip_append_data, IP_PMTUDISC_WANT).
+    /// </summary>
     public Errno Send(RawSocket socket, ReadOnlySpan<byte> payload, Ipv4Address? to, Instant now)
     {
         if (socket.IsClosed) return Errno.EBADF;
         var destination = to ?? socket.RemoteAddress;
         if (destination is not { } d) return Errno.EDESTADDRREQ;
         if (d.IsUnspecified) return Errno.EINVAL;
-        if (payload.Length > socket.SendBufferSize || Ipv4Packet.MinimumHeaderLength + payload.Length > stack.Ipv4.Mtu) return Errno.EMSGSIZE;
+        if (payload.Length > socket.SendBufferSize || Ipv4Packet.MinimumHeaderLength + payload.Length > Ip.Ipv4Layer.MaximumDatagram) return Errno.EMSGSIZE;
         if (stack.Ipv4.IsBroadcast(d) && !socket.Broadcast) return Errno.EACCES;
         payload.CopyTo(stack.Ipv4.PayloadBuffer);
         var source = socket.LocalAddress.IsUnspecified ? stack.Ipv4.Address : socket.LocalAddress;
-        if (!stack.Ipv4.Send(source, d, socket.Protocol, payload.Length, now, socket.TypeOfService, socket.TimeToLive)) return Errno.ENETUNREACH;
+        if (!stack.Ipv4.Send(source, d, socket.Protocol, payload.Length, now, socket.TypeOfService, socket.TimeToLive, Ip.PathMtuDiscovery.Want)) return Errno.ENETUNREACH;
         stack.Counters.Increment(Counter.RawSent);
         return Errno.Ok;
     }

@@ -366,6 +366,8 @@ public sealed partial class TcpConnection : IBoundEndpoint
     internal void Terminate(Instant now, Errno error)
     {
         if (State == TcpState.Closed && !InTable) return;
+        // Linux tcp_write_err: a connection that times out reports the last ICMP error it was told, if any.
+        if (error == Errno.ETIMEDOUT && SoftError != Errno.Ok) error = SoftError;
         if (error != Errno.Ok) PendingError = error;
         bool wasListening = State == TcpState.Listen;
         sender.StopTimers();

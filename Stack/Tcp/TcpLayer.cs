@@ -176,8 +176,12 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
 
     internal List<TcpConnection> HalfOpenChildren(TcpConnection listener) => live.Where(c => c.Parent == listener && c.State == TcpState.SynReceived).ToList();
 
-    /// <summary>RFC 1122 4.2.3.9 / RFC 5461: an ICMP hard error during the handshake ends the attempt.</summary>
-    public void ReceiveError(IcmpType type, byte code, in QuotedDatagram quoted, Instant now)
+    /// <summary>
+    /// RFC 1122 4.2.3.9 / RFC 5461: an ICMP hard error during the handshake ends the attempt; in a
+    /// synchronized state it is only recorded (SO_ERROR's soft error, Linux's sk_err_soft). A
+    /// "fragmentation needed" lowers the path MTU (RFC 1191, TcpConnection.PathMtu.cs).
+    /// </summary>
+    public void ReceiveError(IcmpType type, byte code, int nextHopMtu, in QuotedDatagram quoted, Instant now)
     {
         if (quoted.Transport.Length < 8) return;
         var local = new Endpoint(quoted.Source, BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport));
@@ -187,13 +191,15 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         // RFC 5927 4.1: the quoted sequence number must be one we sent and is not yet acknowledged.
         var quotedSequence = new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quoted.Transport[4..]));
         if (!(c.SendUnacknowledged <= quotedSequence && quotedSequence < c.Sender.Max)) { Drop(DropReason.TcpIcmpOutOfWindow, now); return; }
-        if (c.State != TcpState.SynSent) return; // RFC 5461: in a synchronized state a hard error is only advice
+        if (type == IcmpType.DestinationUnreachable && code == IcmpLayer.FragmentationNeeded) { c.ReducePathMtu(nextHopMtu, now); return; }
         var error = IcmpLayer.ToErrno(type, code);
+        if (c.State != TcpState.SynSent) { c.NoteSoftError(error); return; } // RFC 5461: in a synchronized state a hard error is only advice
         if (error is Errno.ECONNREFUSED or Errno.ENOPROTOOPT or Errno.EHOSTUNREACH or Errno.ENETUNREACH)
         {
             Counters.Increment(Counter.IcmpErrorsToSockets);
             c.Terminate(now, error == Errno.ENOPROTOOPT ? Errno.ECONNREFUSED : error);
         }
+        else c.NoteSoftError(error);
     }
 
     // A lower bound of every connection's deadline, lowered as timers are set and made exact by
@@ -268,7 +274,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         if (length > 0) c.SendBuffer.Peek(offset, stack.Ipv4.PayloadBuffer.Slice(repr.HeaderLength, length));
         if (rst) Counters.Increment(Counter.TcpResetsSent);
         else if (ack) c.AckSent();
-        Transmit(repr, c.Local.Address, c.Remote.Value.Address, now, c.TypeOfService, c.TimeToLive);
+        Transmit(repr, c.Local.Address, c.Remote.Value.Address, now, c.TypeOfService, c.TimeToLive, c.PathMtuLocked ? PathMtuDiscovery.Dont : PathMtuDiscovery.Do);
     }
 
     internal void SendReset(SeqNumber sequence, SeqNumber? ack, TcpFlags flags, Endpoint local, Endpoint remote, Instant now)
@@ -278,11 +284,11 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         Transmit(repr, local.Address, remote.Address, now);
     }
 
-    private void Transmit(in TcpRepr repr, Ipv4Address source, Ipv4Address destination, Instant now, byte typeOfService = 0, byte timeToLive = Ipv4Repr.DefaultTimeToLive)
+    private void Transmit(in TcpRepr repr, Ipv4Address source, Ipv4Address destination, Instant now, byte typeOfService = 0, byte timeToLive = Ipv4Repr.DefaultTimeToLive, PathMtuDiscovery pathMtu = PathMtuDiscovery.Do)
     {
         if (source.IsUnspecified) source = stack.Ipv4.Address;
         repr.Write(stack.Ipv4.PayloadBuffer, source, destination);
-        if (stack.Ipv4.Send(source, destination, IpProtocol.Tcp, repr.Length, now, typeOfService, timeToLive)) Counters.Increment(Counter.TcpSent);
+        if (stack.Ipv4.Send(source, destination, IpProtocol.Tcp, repr.Length, now, typeOfService, timeToLive, pathMtu)) Counters.Increment(Counter.TcpSent);
     }
 
     internal void Drop(DropReason reason, Instant now) => stack.Drop(reason, now);
