@@ -92,11 +92,12 @@ public sealed class NetStack : INetworkNode
     public void Poll(Instant now)
     {
         Arp.Poll(now);
+        Ipv4.Poll(now);
         Tcp.Poll(now);
     }
 
     /// <summary>When <see cref="Poll"/> next has work; <see cref="Instant.MaxValue"/> when idle.</summary>
-    public Instant NextDeadline => Instant.Min(Arp.NextDeadline, Tcp.NextDeadline);
+    public Instant NextDeadline => Instant.Min(Instant.Min(Arp.NextDeadline, Ipv4.NextDeadline), Tcp.NextDeadline);
 
     internal void Drop(DropReason reason, Instant now)
     {

@@ -26,6 +26,8 @@ public sealed record StackOptions
     /// <summary>Secret key for RFC 6056 port selection (and, later, RFC 6528 ISNs); the host draws it at random.</summary>
     public byte[] Secret { get; init; } = [];
     public Tcp.TcpOptions Tcp { get; init; } = new();
+    /// <summary>IPv4 reassembly limits (docs/ipv4.md).</summary>
+    public Ip.Reassembly.ReassemblyOptions Reassembly { get; init; } = new();
 
     public const int MinimumMtu = 68; // RFC 791: every host must handle 68-byte datagrams
     public const int MaximumMtu = 65535 - EthernetFrame.HeaderLength;
@@ -44,6 +46,8 @@ public sealed record StackOptions
         Arp.Validate();
         if (Tcp is null) throw new ArgumentNullException(nameof(Tcp));
         Tcp.Validate();
+        if (Reassembly is null) throw new ArgumentNullException(nameof(Reassembly));
+        Reassembly.Validate();
         if (Gateway is { } g && !Address.Contains(g)) throw new ArgumentException($"gateway {g} is not on {Address.Network}/{Address.PrefixLength}", nameof(Gateway));
     }
 }

@@ -17,6 +17,10 @@ command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [[ -x /usr/bin/python3 ]] || command -v python3 >/dev/null 2>&1 || need+=(python3)   # python3 -m http.server for HttpClient-on-UserStack
 command -v sysctl >/dev/null 2>&1 || need+=(procps)     # the differential run sets per-namespace sysctls
+# tools/attack.sh (Tests/Interop/AttackTests): hping3 floods, nmap scans, scapy's malformed frames.
+command -v hping3 >/dev/null 2>&1 || need+=(hping3)
+command -v nmap >/dev/null 2>&1 || need+=(nmap)
+/usr/bin/python3 -c 'import scapy' >/dev/null 2>&1 || need+=(python3-scapy)
 ldconfig -p 2>/dev/null | grep -q 'libpcap\.so' || need+=(libpcap0.8)
 # The packetdrill adapter test publishes with NativeAOT (clang links, zlib1g-dev as .NET documents) and compiles C (gcc).
 command -v gcc >/dev/null 2>&1 || need+=(gcc)

@@ -8,12 +8,16 @@ namespace UserStack.Sockets.Api;
 public sealed partial class BsdSockets
 {
     /// <summary>
-    /// select(): keeps in each list the descriptors that are ready (readable, writable, in error),
-    /// waiting up to <paramref name="timeout"/> on the host's clock (null forever, zero to poll).
-    /// Returns how many are ready.
+    /// select(): keeps in each list the descriptors that are ready, waiting up to
+    /// <paramref name="timeout"/> on the host's clock (null forever, zero to poll); EBADF if one is
+    /// not open. As Linux's fs/select.c, from the poll events: readable is POLLIN, POLLHUP or
+    /// POLLERR; writable POLLOUT or POLLERR; the except set is POLLPRI (an urgent byte), not errors.
+    /// Returns how many list entries are ready (a descriptor in two lists counts twice).
     /// </summary>
     public int Select(IList<int>? read, IList<int>? write, IList<int>? error, TimeSpan? timeout)
     {
+        const int Readable = Linux.POLLIN | Linux.POLLRDNORM | Linux.POLLRDBAND | Linux.POLLHUP | Linux.POLLERR;
+        const int Writable = Linux.POLLOUT | Linux.POLLWRNORM | Linux.POLLWRBAND | Linux.POLLERR;
         var all = (read ?? []).Concat(write ?? []).Concat(error ?? []).Distinct().ToList();
         var sockets = new Dictionary<int, UserSocket>();
         foreach (var fd in all)
@@ -27,9 +31,10 @@ public sealed partial class BsdSockets
         {
             while (true)
             {
-                var r = read?.Where(fd => sockets[fd].IsReadable).ToList() ?? [];
-                var w = write?.Where(fd => sockets[fd].IsWritable).ToList() ?? [];
-                var x = error?.Where(fd => sockets[fd].HasError).ToList() ?? [];
+                var events = sockets.ToDictionary(p => p.Key, p => p.Value.PollEventsLocked());
+                var r = read?.Where(fd => (events[fd] & Readable) != 0).ToList() ?? [];
+                var w = write?.Where(fd => (events[fd] & Writable) != 0).ToList() ?? [];
+                var x = error?.Where(fd => (events[fd] & Linux.POLLPRI) != 0).ToList() ?? [];
                 int ready = r.Count + w.Count + x.Count;
                 if (ready > 0 || !host.WaitLocked(queues, deadline))
                 {

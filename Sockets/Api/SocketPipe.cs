@@ -34,12 +34,18 @@ internal sealed class SocketPipeReader(UserSocket socket) : PipeReader
         }
     }
 
-    private readonly Piece head = new(), tail = new();
+    private readonly Piece[] pieces = [new(), new(), new(), new()]; // the ring's two pieces, each maybe cut around the urgent byte
     private ReadOnlySequence<byte> last;  // what the last read returned
-    private int examined;                  // bytes from the ring's head the reader has seen (a read waits for more)
+    private int examined;                  // in-stream bytes from the head the reader has seen (a read waits for more)
+    private int skipped = -1;              // the ring offset of the out-of-band byte the last read left out, or -1
     private volatile bool cancelRequested;
     private bool reading, completed;
 
+    /// <summary>
+    /// The stream as recv reads it (tcp_recvmsg): a read stops at the urgent mark, and the
+    /// out-of-band byte is left out unless SO_OOBINLINE. A reader that examined everything before
+    /// the mark without consuming gets the bytes after it too (else it could never see more).
+    /// </summary>
     public override bool TryRead(out ReadResult result)
     {
         ThrowIfCompleted();
@@ -51,12 +57,15 @@ internal sealed class SocketPipeReader(UserSocket socket) : PipeReader
             last = default;
             return true;
         }
-        int n = socket.PeekReceived(out var first, out var second, out bool ended, out var error);
+        int n = socket.PeekReceived(out var first, out var second, out bool ended, out var error, out int mark, out bool inline);
         if (n == 0 && ended && error != Errno.Ok) throw UserStream.Wrap(new SocketException((int)error.ToSocketError()), "read");
-        if (n > examined || ended)
+        skipped = mark >= 0 && !inline ? mark : -1;
+        int inStream = n - (skipped >= 0 ? 1 : 0);
+        int visible = mark > 0 && examined < mark ? mark : inStream;
+        if (visible > examined || ended)
         {
-            last = Sequence(first, second);
-            result = new ReadResult(last, isCanceled: false, isCompleted: ended && n == last.Length);
+            last = Sequence(first, second, visible);
+            result = new ReadResult(last, isCanceled: false, isCompleted: ended && visible == inStream);
             reading = true;
             return true;
         }
@@ -64,12 +73,32 @@ internal sealed class SocketPipeReader(UserSocket socket) : PipeReader
         return false;
     }
 
-    private ReadOnlySequence<byte> Sequence(ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second)
+    /// <summary>The first <paramref name="length"/> in-stream bytes of the ring's pieces, without the skipped byte.</summary>
+    private ReadOnlySequence<byte> Sequence(ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second, int length)
     {
-        if (second.IsEmpty) return new ReadOnlySequence<byte>(first);
-        tail.Set(second, first.Length, null);
-        head.Set(first, 0, tail);
-        return new ReadOnlySequence<byte>(head, 0, tail, second.Length);
+        int count = 0, offset = 0;
+        long running = 0;
+        void Add(ReadOnlyMemory<byte> m)
+        {
+            m = m[..(int)Math.Min(m.Length, length - running)];
+            if (m.IsEmpty) return;
+            pieces[count].Set(m, running, null);
+            if (count > 0) pieces[count - 1].Set(pieces[count - 1].Memory, pieces[count - 1].RunningIndex, pieces[count]);
+            running += m.Length;
+            count++;
+        }
+        void AddAround(ReadOnlyMemory<byte> piece)
+        {
+            int at = skipped - offset;
+            if (at >= 0 && at < piece.Length) { Add(piece[..at]); Add(piece[(at + 1)..]); }
+            else Add(piece);
+            offset += piece.Length;
+        }
+        AddAround(first);
+        AddAround(second);
+        if (count == 0) return ReadOnlySequence<byte>.Empty;
+        if (count == 1) return new ReadOnlySequence<byte>(pieces[0].Memory);
+        return new ReadOnlySequence<byte>(pieces[0], 0, pieces[count - 1], pieces[count - 1].Memory.Length);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -79,7 +108,8 @@ internal sealed class SocketPipeReader(UserSocket socket) : PipeReader
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (TryRead(out var result)) return result;
-            await socket.WaitReceivedBeyondAsync(examined, cancellationToken).ConfigureAwait(false);
+            // In ring bytes: the skipped out-of-band byte is there but is not more to read.
+            await socket.WaitReceivedBeyondAsync(examined + (skipped >= 0 && skipped <= examined ? 1 : 0), cancellationToken).ConfigureAwait(false);
             if (cancelRequested) continue;
         }
     }
@@ -94,7 +124,8 @@ internal sealed class SocketPipeReader(UserSocket socket) : PipeReader
         long taken = last.Slice(last.Start, consumed).Length;
         long seen = last.Slice(last.Start, examined).Length;
         last = default;
-        socket.ConsumeReceived((int)taken);
+        // The skipped out-of-band byte goes with the bytes around it (at the mark: before the first in-stream byte).
+        socket.ConsumeReceived((int)taken + (skipped >= 0 && taken > skipped ? 1 : 0));
         this.examined = (int)(seen - taken);
     }
 

@@ -37,10 +37,9 @@ public sealed partial class UserSocket
     internal TcpConnection? Connection => stream?.Connection;
     internal bool IsListening { get { lock (host.Gate) return stream?.IsListening == true; } }
 
-    /// <summary>
-    /// Under the host lock: the poll(2) events that hold now, in Linux's numbers and by Linux's
-    /// rules (tcp_poll for streams, datagram_poll for the others).
-    /// </summary>
+    /// <summary>SO_OOBINLINE (.NET's SocketOptionName.OutOfBandInline): on TCP the urgent byte stays in the stream.</summary>
+    public bool OutOfBandInline { get { lock (host.Gate) return Extras.OobInline; } set => SetOobInline(value); }
+
     /// <summary>SO_OOBINLINE: stored, and on TCP the urgent byte then stays in the stream.</summary>
     internal void SetOobInline(bool on)
     {
@@ -57,6 +56,10 @@ public sealed partial class UserSocket
     /// <summary>FIONREAD/SIOCINQ: on TCP the unread bytes up to an out-of-band urgent byte (tcp_inq).</summary>
     internal int UnreadForIoctl { get { lock (host.Gate) return stream is not null ? stream.Connection.UnreadBeforeMark : endpoint.Available; } }
 
+    /// <summary>
+    /// Under the host lock: the poll(2) events that hold now, in Linux's numbers and by Linux's
+    /// rules (tcp_poll for streams, datagram_poll for the others).
+    /// </summary>
     internal int PollEventsLocked() => closed ? Linux.POLLNVAL : endpoint.PollEvents;
 
     /// <summary>SO_SNDBUF / SO_RCVBUF in bytes of data: always for datagram sockets; for TCP only before the connection starts (false then).</summary>

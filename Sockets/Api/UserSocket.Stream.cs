@@ -288,12 +288,17 @@ public sealed partial class UserSocket
 
     // ---- what the pipe reads in place --------------------------------------------------------
 
-    /// <summary>The received bytes in place (see <see cref="IStreamEndpoint.PeekReceived"/>); <paramref name="ended"/> when no more will come.</summary>
-    internal int PeekReceived(out ReadOnlyMemory<byte> first, out ReadOnlyMemory<byte> second, out bool ended, out Errno error)
+    /// <summary>
+    /// The received bytes in place (see <see cref="IStreamEndpoint.PeekReceived"/>); <paramref name="ended"/> when no more will come;
+    /// <paramref name="urgentAt"/> the offset of the urgent byte among them (-1: none) and <paramref name="urgentInline"/> SO_OOBINLINE.
+    /// </summary>
+    internal int PeekReceived(out ReadOnlyMemory<byte> first, out ReadOnlyMemory<byte> second, out bool ended, out Errno error, out int urgentAt, out bool urgentInline)
     {
         lock (host.Gate)
         {
             error = Errno.Ok;
+            urgentAt = closed ? -1 : stream!.Connection.UrgentOffset;
+            urgentInline = !closed && stream!.Connection.UrgentInline;
             first = second = ReadOnlyMemory<byte>.Empty;
             if (closed) { ended = true; error = Errno.EBADF; return 0; }
             int n = stream!.PeekReceived(out first, out second);

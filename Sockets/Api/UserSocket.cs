@@ -262,7 +262,7 @@ public sealed partial class UserSocket : IDisposable
     }
 
     /// <summary>SO_ERROR: reads and clears the pending asynchronous error.</summary>
-    public Errno TakePendingError() { lock (host.Gate) return endpoint.TakeError(); }
+    public Errno TakePendingError() { lock (host.Gate) return endpoint.TakeSocketError(); }
 
     /// <summary>Datagrams this socket lost because its receive buffer was full.</summary>
     public long ReceiveBufferDrops { get { lock (host.Gate) return endpoint.ReceiveBufferDrops; } }

@@ -32,6 +32,8 @@ internal interface IEndpoint
     Errno PendingError { get; }
     /// <summary>SO_ERROR: reads and clears.</summary>
     Errno TakeError();
+    /// <summary>SO_ERROR: the pending error, else a soft error (TCP's ICMP advice, Linux's sk_err_soft); either is cleared.</summary>
+    Errno TakeSocketError() => TakeError();
 
     /// <summary>FIONREAD: stream bytes readable, or the next datagram's size.</summary>
     int Available { get; }

@@ -34,6 +34,7 @@ internal sealed class TcpEndpoint(StackHost host, TcpConnection c) : IStreamEndp
     public bool IsWritable => c.IsWritable && !c.IsConnecting;
     public Errno PendingError => c.PendingError;
     public Errno TakeError() => c.TakeError();
+    public Errno TakeSocketError() => c.TakeSocketError();
     public int Available => c.Available;
     public int OutputQueued => c.Unacknowledged;
     public long ReceiveBufferDrops => 0;

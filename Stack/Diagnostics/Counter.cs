@@ -19,6 +19,9 @@ public enum Counter : byte
     Ipv4Received,
     Ipv4Delivered,
     Ipv4Sent,
+    Ipv4FragmentsSent,
+    Ipv4FragmentsReceived,
+    Ipv4Reassembled,
 
     IcmpReceived,
     IcmpEchoRequestsReceived,
@@ -38,10 +41,13 @@ public enum Counter : byte
     TcpReceived,
     TcpSent,
     TcpResetsSent,
+    TcpPathMtuReductions,
     TcpRetransmissions,
     TcpFastRetransmissions,
     TcpChallengeAcks,
     TcpActiveOpens,
     TcpPassiveOpens,
     TcpTimeouts,
+    TcpSynCookiesSent,
+    TcpSynCookiesAccepted,
 }

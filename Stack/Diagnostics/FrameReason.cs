@@ -10,6 +10,7 @@ public enum FrameReason : byte
     None = 0,
     TcpSyn,
     TcpSynAck,
+    TcpSynAckCookie,
     TcpSynRetransmission,
     TcpData,
     TcpFin,
@@ -46,6 +47,7 @@ public static class FrameReasons
     {
         FrameReason.TcpSyn => ("SYN: active open", "RFC 9293 §3.10.1"),
         FrameReason.TcpSynAck => ("SYN-ACK: answering a SYN", "RFC 9293 §3.10.7.2"),
+        FrameReason.TcpSynAckCookie => ("SYN-ACK with a SYN cookie: no state kept for this SYN", "RFC 4987 §3.6"),
         FrameReason.TcpSynRetransmission => ("SYN retransmission", "RFC 6298 §5.5"),
         FrameReason.TcpData => ("data", "RFC 9293 §3.10.2"),
         FrameReason.TcpFin => ("FIN: the application closed", "RFC 9293 §3.10.4"),

@@ -14,6 +14,10 @@ public sealed class IcmpLayer : IIpProtocolHandler
 {
     public const byte ProtocolUnreachable = 2;
     public const byte PortUnreachable = 3;
+    /// <summary>Destination unreachable code 4, "fragmentation needed and DF set" (RFC 792, RFC 1191 4: with the next-hop MTU).</summary>
+    public const byte FragmentationNeeded = 4;
+    /// <summary>Time exceeded code 1, "fragment reassembly time exceeded" (RFC 792).</summary>
+    public const byte FragmentReassemblyTimeExceeded = 1;
     /// <summary>RFC 1812 4.3.2.3: an error carries as much of the original as fits in 576 bytes.</summary>
     private const int MaximumErrorDatagram = 576;
 
@@ -49,7 +53,10 @@ public sealed class IcmpLayer : IIpProtocolHandler
                 stack.Counters.Increment(Counter.IcmpOtherReceived);
                 // RFC 1122 3.2.2: pass the error to the transport that sent the quoted datagram.
                 if (QuotedDatagram.TryRead(icmp.Payload, out var quoted) && quoted.Source == stack.Ipv4.Address)
-                    errorHandlers[(int)quoted.Protocol]?.ReceiveError(icmp.Type, icmp.Code, quoted, now);
+                {
+                    int nextHopMtu = icmp.Type == IcmpType.DestinationUnreachable && icmp.Code == FragmentationNeeded ? (int)(icmp.RestOfHeader & 0xFFFF) : 0;
+                    errorHandlers[(int)quoted.Protocol]?.ReceiveError(icmp.Type, icmp.Code, nextHopMtu, quoted, now);
+                }
                 break;
             case IcmpType.SourceQuench or IcmpType.Redirect or IcmpType.Timestamp or IcmpType.TimestampReply:
                 // RFC 6633: source quench is ignored; a host with one route has no use for redirects.
@@ -62,7 +69,7 @@ public sealed class IcmpLayer : IIpProtocolHandler
         }
     }
 
-    /// <summary>RFC 792 echo: same identifier, sequence and data, from the address that was pinged.</summary>
+    /// <summary>RFC 792 echo: same identifier, sequence and data, from the address that was pinged; Record Route and Timestamp reflected (RFC 1122 3.2.2.6).</summary>
     private void Reply(in Ipv4Packet ip, in IcmpPacket request, Instant now)
     {
         var message = request.Bytes;
@@ -71,7 +78,9 @@ public sealed class IcmpLayer : IIpProtocolHandler
         if (message.Length > buffer.Length) { stack.Drop(DropReason.Ipv4TooBig, now); return; }
         message.CopyTo(buffer);
         IcmpRepr.Echo(IcmpType.EchoReply, request.Identifier, request.SequenceNumber, request.Payload.Length).Write(buffer);
-        if (stack.Ipv4.Send(ip.Destination, ip.Source, IpProtocol.Icmp, message.Length, now, ip.TypeOfService))
+        Span<byte> options = stackalloc byte[Ipv4Packet.MaximumHeaderLength - Ipv4Packet.MinimumHeaderLength];
+        int optionsLength = ip.Options.IsEmpty ? 0 : EchoOptions.Reflect(ip.Options, options, ip.Destination, now);
+        if (stack.Ipv4.Send(ip.Destination, ip.Source, IpProtocol.Icmp, message.Length, now, ip.TypeOfService, options: options[..optionsLength]))
         {
             stack.Counters.Increment(Counter.IcmpEchoRepliesSent);
             stack.Trace?.Write(new EchoAnswered(now, ip.Source, request.Identifier, request.SequenceNumber, request.Payload.Length));
@@ -83,7 +92,7 @@ public sealed class IcmpLayer : IIpProtocolHandler
     /// (the original is an ICMP error, went to a broadcast or multicast address, came from a
     /// non-unicast source, or is a later fragment) or the rate limit says no.
     /// </summary>
-    public bool SendError(IcmpType type, byte code, in Ipv4Packet original, Instant now)
+    public bool SendError(IcmpType type, byte code, in Ipv4Packet original, Instant now, uint restOfHeader = 0)
     {
         if (stack.Ipv4.IsBroadcast(original.Destination) || original.Destination.IsMulticast) return false;
         if (original.Source.IsUnspecified || original.Source.IsMulticast || stack.Ipv4.IsBroadcast(original.Source)) return false;
@@ -94,11 +103,19 @@ public sealed class IcmpLayer : IIpProtocolHandler
         int quoted = Math.Min(original.Bytes.Length, Math.Min(MaximumErrorDatagram, stack.Ipv4.Mtu) - Ipv4Packet.MinimumHeaderLength - IcmpPacket.HeaderLength);
         var buffer = stack.Ipv4.PayloadBuffer;
         original.Bytes[..quoted].CopyTo(buffer[IcmpPacket.HeaderLength..]);
-        new IcmpRepr(type, code, 0, quoted).Write(buffer);
+        new IcmpRepr(type, code, restOfHeader, quoted).Write(buffer);
         if (!stack.Ipv4.Send(stack.Ipv4.Address, original.Source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, now)) return false;
         stack.Counters.Increment(Counter.IcmpErrorsSent);
         return true;
     }
+
+    /// <summary>
+    /// RFC 1191 4 / RFC 1812 5.2.7.1: a datagram with DF that cannot pass a link of
+    /// <paramref name="nextHopMtu"/> bytes gets "fragmentation needed" carrying that MTU in the low
+    /// 16 bits of the second word. For forwarding; a local send over the MTU with DF is EMSGSIZE instead.
+    /// </summary>
+    public bool SendFragmentationNeeded(in Ipv4Packet original, int nextHopMtu, Instant now) =>
+        SendError(IcmpType.DestinationUnreachable, FragmentationNeeded, original, now, (ushort)nextHopMtu);
 
     /// <summary>The errno a socket reports for an ICMP error, as Linux's icmp_err_convert does.</summary>
     public static Errno ToErrno(IcmpType type, byte code) => type switch

@@ -32,5 +32,6 @@ public readonly ref struct QuotedDatagram
 /// <summary>A transport that wants the ICMP errors about datagrams it sent (RFC 1122 3.2.2, 4.1.3.3).</summary>
 public interface IIcmpErrorHandler
 {
-    void ReceiveError(IcmpType type, byte code, in QuotedDatagram quoted, Instant now);
+    /// <param name="nextHopMtu">RFC 1191 4: the Next-Hop MTU of a "fragmentation needed" (type 3 code 4), 0 otherwise.</param>
+    void ReceiveError(IcmpType type, byte code, int nextHopMtu, in QuotedDatagram quoted, Instant now);
 }

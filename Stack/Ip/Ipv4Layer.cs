@@ -1,5 +1,6 @@
 using UserStack.Diagnostics;
 using UserStack.Icmp;
+using UserStack.Ip.Reassembly;
 using UserStack.Time;
 using UserStack.Wire;
 
@@ -9,21 +10,24 @@ namespace UserStack.Ip;
 /// IPv4 (RFC 791, RFC 1122 3.2.1): checks every datagram, keeps what is addressed to us, hands it
 /// to its protocol; builds outbound datagrams in place and routes them to a next hop.
 /// </summary>
-public sealed class Ipv4Layer
+public sealed partial class Ipv4Layer
 {
-    private const int FrameHeaders = EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength;
-
     private readonly NetStack stack;
     private readonly IIpProtocolHandler?[] handlers = new IIpProtocolHandler?[256];
-    private readonly byte[] transmit;
-    private ushort nextIdentification;
 
     internal Ipv4Layer(NetStack stack)
     {
         this.stack = stack;
-        transmit = new byte[EthernetFrame.HeaderLength + stack.Options.Mtu];
+        // A whole datagram (up to 65,535 bytes, RFC 791) is built here and fragmented from it;
+        // each fragment is assembled in the MTU-sized frame buffer.
+        transmit = new byte[EthernetFrame.HeaderLength + Ipv4Packet.MaximumHeaderLength + MaximumDatagram];
+        fragmentFrame = new byte[EthernetFrame.HeaderLength + stack.Options.Mtu];
         nextIdentification = stack.Options.InitialIdentification;
+        Reassembler = new Reassembler(stack.Options.Reassembly);
     }
+
+    /// <summary>Datagrams being put back together from their fragments (RFC 791 3.2, RFC 815).</summary>
+    public Reassembler Reassembler { get; }
 
     public Ipv4Address Address => stack.Options.Address.Address;
     public int Mtu => stack.Options.Mtu;
@@ -44,9 +48,55 @@ public sealed class Ipv4Layer
         var destination = packet.Destination;
         if (destination != Address && !IsBroadcast(destination)) { stack.Drop(DropReason.Ipv4NotForUs, now); return; }
         if (!IsValidSource(packet.Source)) { stack.Drop(DropReason.Ipv4BadSource, now); return; }
-        // Reassembly is not built yet: fragments are dropped and counted, never half-delivered.
-        if (packet.IsFragment) { stack.Drop(DropReason.Ipv4Fragment, now); return; }
+        if (packet.IsFragment) { Reassemble(packet, now); return; }
+        Deliver(packet, now);
+    }
 
+    /// <summary>RFC 791 3.2 "Reassembly": the fragment joins its datagram; a completed datagram is delivered whole.</summary>
+    private void Reassemble(in Ipv4Packet fragment, Instant now)
+    {
+        stack.Counters.Increment(Counter.Ipv4FragmentsReceived);
+        var result = Reassembler.Add(fragment, now, out var complete, out int evicted);
+        for (int i = 0; i < evicted; i++) stack.Drop(DropReason.Ipv4ReassemblyOverflow, now);
+        if (result != DropReason.None) stack.Drop(result, now);
+        if (complete is null) return;
+        try
+        {
+            if (!Ipv4Packet.TryRead(complete.Datagram, out var whole, out var why)) { stack.Drop(why, now); return; }
+            stack.Counters.Increment(Counter.Ipv4Reassembled);
+            Deliver(whole, now);
+        }
+        finally
+        {
+            Reassembler.Release(complete);
+        }
+    }
+
+    /// <summary>When the oldest datagram in reassembly times out.</summary>
+    internal Instant NextDeadline => Reassembler.NextDeadline;
+
+    /// <summary>
+    /// RFC 791 3.2 / RFC 1122 3.3.2: a datagram not complete in time is dropped; if its first
+    /// fragment arrived, the source gets ICMP time exceeded, code 1 (RFC 792), as Linux's ip_expire.
+    /// </summary>
+    internal void Poll(Instant now)
+    {
+        while (Reassembler.TryExpire(now, out var expired))
+        {
+            stack.Drop(DropReason.Ipv4ReassemblyTimeout, now);
+            if (expired.HasFirstFragment)
+            {
+                var first = Reassembler.RentFirstFragment(expired, out int length);
+                if (Ipv4Packet.TryRead(first.AsSpan(0, length), out var quoted, out _))
+                    stack.Icmp.SendError(IcmpType.TimeExceeded, IcmpLayer.FragmentReassemblyTimeExceeded, quoted, now);
+                Reassembler.ReturnFirstFragment(first);
+            }
+            Reassembler.Release(expired);
+        }
+    }
+
+    private void Deliver(in Ipv4Packet packet, Instant now)
+    {
         stack.Raw.Deliver(packet);
         var handler = handlers[(int)packet.Protocol];
         if (handler is null)
@@ -58,34 +108,5 @@ public sealed class Ipv4Layer
         }
         stack.Counters.Increment(Counter.Ipv4Delivered);
         handler.Receive(packet, now);
-    }
-
-    /// <summary>Where an upper layer writes the payload of its next datagram before calling <see cref="Send"/>.</summary>
-    public Span<byte> PayloadBuffer => transmit.AsSpan(FrameHeaders);
-
-    /// <summary>
-    /// Sends the datagram whose payload sits in <see cref="PayloadBuffer"/>: writes the header,
-    /// picks the next hop and hands the frame to ARP. False when it was dropped (counted).
-    /// </summary>
-    public bool Send(Ipv4Address source, Ipv4Address destination, IpProtocol protocol, int payloadLength, Instant now, byte typeOfService = 0, byte timeToLive = Ipv4Repr.DefaultTimeToLive)
-    {
-        if (Ipv4Packet.MinimumHeaderLength + payloadLength > Mtu) { stack.Drop(DropReason.Ipv4TooBig, now); return false; }
-        var header = new Ipv4Repr(source, destination, protocol, payloadLength, timeToLive, nextIdentification++, Ipv4Flags.None, 0, typeOfService);
-        header.Write(transmit.AsSpan(EthernetFrame.HeaderLength));
-        var frame = transmit.AsSpan(0, FrameHeaders + payloadLength);
-        stack.Counters.Increment(Counter.Ipv4Sent);
-
-        if (IsBroadcast(destination))
-        {
-            stack.TransmitIpv4(MacAddress.Broadcast, frame, now);
-            return true;
-        }
-        if (destination.IsMulticast || destination == Address || !stack.Routes.TryGetNextHop(destination, out var nextHop))
-        {
-            stack.Drop(DropReason.Ipv4NoRoute, now);
-            return false;
-        }
-        stack.Arp.SendTo(nextHop, frame, now);
-        return true;
     }
 }

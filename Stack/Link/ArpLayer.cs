@@ -15,6 +15,8 @@ public sealed class ArpLayer
     private readonly NetStack stack;
     private readonly ArpOptions options;
     private readonly Dictionary<Ipv4Address, ArpEntry> cache = new();
+    private readonly HashSet<ArpEntry> unresolved = new(); // entries created to send, still Incomplete: capped
+    private int pendingFrames;                             // frames waiting in every entry's queue: capped
     private readonly byte[] frame = new byte[EthernetFrame.MinimumLength];
     private Instant nextDeadline = Instant.MaxValue;
     private bool deadlineDirty;
@@ -27,6 +29,10 @@ public sealed class ArpLayer
 
     public IReadOnlyCollection<ArpEntry> Entries => cache.Values;
     public ArpEntry? Find(Ipv4Address address) => cache.GetValueOrDefault(address);
+    /// <summary>Frames waiting for resolution in all queues together (at most <see cref="ArpOptions.MaxPendingTotal"/>).</summary>
+    public int PendingFrames => pendingFrames;
+    /// <summary>Entries made to send and not yet resolved (at most <see cref="ArpOptions.MaxUnresolvedEntries"/>).</summary>
+    public int UnresolvedEntries => unresolved.Count;
 
     /// <summary>RFC 5227 2.3 announcement: a request for our own address so neighbours refresh their caches.</summary>
     internal void AnnounceGratuitous(Instant now)
@@ -83,7 +89,10 @@ public sealed class ArpLayer
     {
         if (!cache.TryGetValue(nextHop, out var entry))
         {
+            // A flood towards unresolved neighbours must not grow memory: new ones are refused once the cap is reached.
+            if (unresolved.Count >= options.MaxUnresolvedEntries) { stack.Drop(DropReason.ArpUnresolvedOverflow, now); return; }
             entry = Insert(nextHop, now);
+            unresolved.Add(entry);
             entry.State = ArpState.Incomplete;
             Enqueue(entry, frameBytes, now);
             Request(entry, now);
@@ -172,8 +181,10 @@ public sealed class ArpLayer
         deadlineDirty = true;
         stack.Counters.Increment(Counter.ArpCacheUpdates);
         Trace(entry, now);
+        unresolved.Remove(entry);
         while (entry.Pending.TryDequeue(out var frame))
         {
+            pendingFrames--;
             stack.TransmitIpv4(mac, frame.Buffer.AsSpan(0, frame.Length), now);
             ArrayPool<byte>.Shared.Return(frame.Buffer);
         }
@@ -195,9 +206,11 @@ public sealed class ArpLayer
     private void Remove(ArpEntry entry, Instant now, string why)
     {
         cache.Remove(entry.ProtocolAddress);
+        unresolved.Remove(entry);
         deadlineDirty = true;
         while (entry.Pending.TryDequeue(out var frame))
         {
+            pendingFrames--;
             ArrayPool<byte>.Shared.Return(frame.Buffer);
             stack.Drop(DropReason.ArpResolutionFailed, now);
         }
@@ -210,11 +223,21 @@ public sealed class ArpLayer
         {
             // Keep the latest packets (RFC 1122 2.3.2.2: "SHOULD save at least one (the latest)").
             ArrayPool<byte>.Shared.Return(entry.Pending.Dequeue().Buffer);
+            pendingFrames--;
             stack.Drop(DropReason.ArpQueueOverflow, now);
         }
+        else if (pendingFrames >= options.MaxPendingTotal && entry.Pending.Count > 0)
+        {
+            // All queues together are full: this destination keeps only its latest packet.
+            ArrayPool<byte>.Shared.Return(entry.Pending.Dequeue().Buffer);
+            pendingFrames--;
+            stack.Drop(DropReason.ArpQueueOverflow, now);
+        }
+        else if (pendingFrames >= options.MaxPendingTotal) { stack.Drop(DropReason.ArpQueueOverflow, now); return; }
         var copy = ArrayPool<byte>.Shared.Rent(frameBytes.Length);
         frameBytes.CopyTo(copy);
         entry.Pending.Enqueue(new PendingFrame(copy, frameBytes.Length));
+        pendingFrames++;
         stack.Counters.Increment(Counter.ArpPacketsQueued);
     }
 

@@ -11,6 +11,10 @@ public sealed record ArpOptions
     public int MaxRequests { get; init; } = 3;
     /// <summary>Packets held per unresolved destination; the oldest is dropped first (RFC 1122 2.3.2.2).</summary>
     public int MaxPendingPerDestination { get; init; } = 8;
+    /// <summary>Frames waiting for resolution in all queues together; beyond it each destination keeps only its latest (a flood to unresolved neighbours is bounded).</summary>
+    public int MaxPendingTotal { get; init; } = 256;
+    /// <summary>Entries being resolved for sending at once; a packet for one more unresolved neighbour is dropped (ArpUnresolvedOverflow).</summary>
+    public int MaxUnresolvedEntries { get; init; } = 128;
     /// <summary>Most entries the cache holds; the oldest unused one makes room.</summary>
     public int Capacity { get; init; } = 512;
 
@@ -19,6 +23,7 @@ public sealed record ArpOptions
     {
         if (Capacity < 1) throw new ArgumentOutOfRangeException(nameof(Capacity), Capacity, "the ARP cache needs room for at least one entry");
         if (MaxPendingPerDestination < 1) throw new ArgumentOutOfRangeException(nameof(MaxPendingPerDestination), MaxPendingPerDestination, "at least one packet must wait for resolution (RFC 1122 2.3.2.2: the latest)");
+        if (MaxPendingTotal < 1 || MaxUnresolvedEntries < 1) throw new ArgumentOutOfRangeException(nameof(MaxPendingTotal), "the total pending queue and the unresolved entries need room for at least one");
         if (MaxRequests < 1) throw new ArgumentOutOfRangeException(nameof(MaxRequests), MaxRequests, "resolution needs at least one request");
         if (EntryLifetime <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(EntryLifetime), EntryLifetime, "must be positive");
         if (RequestInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RequestInterval), RequestInterval, "must be positive");

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using UserStack.Diagnostics;
 using UserStack.Time;
 using UserStack.Transport;
@@ -37,45 +38,63 @@ public sealed class RawLayer
         return Errno.Ok;
     }
 
-    /// <summary>Sends <paramref name="payload"/> as the body of one IPv4 datagram of the socket's protocol.</summary>
+    /// <summary>
+    /// Sends <paramref name="payload"/> as the body of one IPv4 datagram of the socket's protocol, up to
+    /// 65,515 bytes, fragmented above the MTU with DF only on what fits (Linux raw_sendmsg through
+    /// ip_append_data, IP_PMTUDISC_WANT).
+    /// </summary>
     public Errno Send(RawSocket socket, ReadOnlySpan<byte> payload, Ipv4Address? to, Instant now)
     {
         if (socket.IsClosed) return Errno.EBADF;
         var destination = to ?? socket.RemoteAddress;
         if (destination is not { } d) return Errno.EDESTADDRREQ;
         if (d.IsUnspecified) return Errno.EINVAL;
-        if (payload.Length > socket.SendBufferSize || Ipv4Packet.MinimumHeaderLength + payload.Length > stack.Ipv4.Mtu) return Errno.EMSGSIZE;
+        if (payload.Length > socket.SendBufferSize || Ipv4Packet.MinimumHeaderLength + payload.Length > Ip.Ipv4Layer.MaximumDatagram) return Errno.EMSGSIZE;
         if (stack.Ipv4.IsBroadcast(d) && !socket.Broadcast) return Errno.EACCES;
         payload.CopyTo(stack.Ipv4.PayloadBuffer);
         var source = socket.LocalAddress.IsUnspecified ? stack.Ipv4.Address : socket.LocalAddress;
-        if (!stack.Ipv4.Send(source, d, socket.Protocol, payload.Length, now, socket.TypeOfService, socket.TimeToLive)) return Errno.ENETUNREACH;
+        if (!stack.Ipv4.Send(source, d, socket.Protocol, payload.Length, now, socket.TypeOfService, socket.TimeToLive, Ip.PathMtuDiscovery.Want)) return Errno.ENETUNREACH;
         stack.Counters.Increment(Counter.RawSent);
         return Errno.Ok;
     }
 
     /// <summary>
-    /// IP_HDRINCL: <paramref name="packet"/> starts with the caller's IPv4 header. Its type of
-    /// service, TTL, protocol and (when not 0.0.0.0) source are sent; the length, identification,
-    /// checksum and fragment fields are ours, IP options are dropped (Linux fills only the checksum,
-    /// the length and a zero identification). The destination is the call's, as in Linux.
+    /// IP_HDRINCL (man 7 raw; Linux raw_send_hdrinc): <paramref name="packet"/> is the whole datagram,
+    /// sent as the caller built it, except that the total length and checksum are always filled in,
+    /// and the source and identification when 0 (an identification of 0 stays 0 under DF, as
+    /// ip_select_ident). The datagram goes toward the call's destination; the header's is not
+    /// rewritten. The version is not looked at, as Linux (the receiver drops a wrong one); a header
+    /// length under 20 bytes or beyond the buffer is EINVAL.
     /// </summary>
     public Errno SendHeaderIncluded(RawSocket socket, ReadOnlySpan<byte> packet, Ipv4Address? to, Instant now)
     {
         if (socket.IsClosed) return Errno.EBADF;
         var destination = to ?? socket.RemoteAddress;
         if (destination is not { } d) return Errno.EDESTADDRREQ;
-        if (packet.Length < Ipv4Packet.MinimumHeaderLength || packet[0] >> 4 != 4) return Errno.EINVAL;
+        if (stack.Ipv4.IsBroadcast(d) && !socket.Broadcast) return Errno.EACCES;
+        if (packet.Length > stack.Ipv4.Mtu) return Errno.EMSGSIZE; // never fragmented
+        if (packet.Length < Ipv4Packet.MinimumHeaderLength) return Errno.EINVAL;
         int headerLength = (packet[0] & 0xf) * 4;
         if (headerLength < Ipv4Packet.MinimumHeaderLength || headerLength > packet.Length) return Errno.EINVAL;
-        var payload = packet[headerLength..];
-        if (packet.Length > socket.SendBufferSize || Ipv4Packet.MinimumHeaderLength + payload.Length > stack.Ipv4.Mtu) return Errno.EMSGSIZE;
-        if (stack.Ipv4.IsBroadcast(d) && !socket.Broadcast) return Errno.EACCES;
-        var source = Ipv4Address.Read(packet[12..]);
-        if (source.IsUnspecified) source = socket.LocalAddress.IsUnspecified ? stack.Ipv4.Address : socket.LocalAddress;
-        payload.CopyTo(stack.Ipv4.PayloadBuffer);
-        if (!stack.Ipv4.Send(source, d, (IpProtocol)packet[9], payload.Length, now, packet[1], packet[8])) return Errno.ENETUNREACH;
+        var datagram = stack.Ipv4.DatagramBuffer[..packet.Length];
+        packet.CopyTo(datagram);
+        FillHeader(socket, datagram, headerLength);
+        if (!stack.Ipv4.SendBuilt(packet.Length, d, now)) return Errno.ENETUNREACH;
         stack.Counters.Increment(Counter.RawSent);
         return Errno.Ok;
+    }
+
+    // man 7 raw, IP_HDRINCL: source and packet ID filled in when zero, checksum and total length always.
+    private void FillHeader(RawSocket socket, Span<byte> datagram, int headerLength)
+    {
+        if (Ipv4Address.Read(datagram[12..]).IsUnspecified)
+            (socket.LocalAddress.IsUnspecified ? stack.Ipv4.Address : socket.LocalAddress).Write(datagram[12..]);
+        BinaryPrimitives.WriteUInt16BigEndian(datagram[2..], (ushort)datagram.Length);
+        bool dontFragment = (datagram[6] & 0x40) != 0;
+        if (BinaryPrimitives.ReadUInt16BigEndian(datagram[4..]) == 0 && !dontFragment)
+            BinaryPrimitives.WriteUInt16BigEndian(datagram[4..], stack.Ipv4.TakeIdentification());
+        BinaryPrimitives.WriteUInt16BigEndian(datagram[10..], 0);
+        BinaryPrimitives.WriteUInt16BigEndian(datagram[10..], InternetChecksum.Compute(datagram[..headerLength]));
     }
 
     public void Close(RawSocket socket)

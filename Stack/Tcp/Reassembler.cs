@@ -9,7 +9,7 @@ namespace UserStack.Tcp;
 /// the newest segment first, then the most recently reported ones (RFC 2018 4), after a D-SACK
 /// block for a duplicate, reported once (RFC 2883 4). Buffers are rented and returned.
 /// </summary>
-internal sealed class Reassembler(int maxSegments)
+internal sealed class Reassembler(int maxSegments, MemoryBudget? budget = null)
 {
     private readonly List<(SeqNumber Start, byte[] Data, int Length)> segments = new();
     private readonly List<SeqNumber> recent = new(); // a sequence number inside each reported block, newest first
@@ -18,6 +18,8 @@ internal sealed class Reassembler(int maxSegments)
     public int Count => segments.Count;
     /// <summary>Bytes held for out-of-order segments (they never overlap).</summary>
     public long StoredBytes { get; private set; }
+    /// <summary>The last refusal was the stack-wide budget's, not this connection's segment cap.</summary>
+    public bool BudgetRefused { get; private set; }
 
     /// <summary>
     /// Keeps a copy of the new bytes of an out-of-order segment; false when the store is full (the
@@ -25,6 +27,7 @@ internal sealed class Reassembler(int maxSegments)
     /// </summary>
     public bool Store(SeqNumber start, ReadOnlySpan<byte> data)
     {
+        BudgetRefused = false;
         var end = start + data.Length;
         if (Covers(start, end)) { ReportDuplicate(start, end); Touch(start); return true; }
         Touch(start);
@@ -41,10 +44,12 @@ internal sealed class Reassembler(int maxSegments)
             if (nextStart + nextLength > end) { data = data[..(nextStart - start)]; break; } // it keeps its own bytes
             segments.RemoveAt(i); // wholly inside the new segment: replaced by it
             StoredBytes -= nextLength;
+            budget?.Give(nextLength);
             ArrayPool<byte>.Shared.Return(nextData);
         }
         if (data.IsEmpty) return true;
         if (segments.Count >= maxSegments) return false;
+        if (budget is not null && !budget.TryTake(data.Length)) { BudgetRefused = true; return false; }
         var copy = ArrayPool<byte>.Shared.Rent(data.Length);
         data.CopyTo(copy);
         segments.Insert(i, (start, copy, data.Length));
@@ -60,6 +65,7 @@ internal sealed class Reassembler(int maxSegments)
             var (start, data, length) = segments[0];
             segments.RemoveAt(0);
             StoredBytes -= length;
+            budget?.Give(length);
             int skip = next - start;
             if (skip < length)
             {
@@ -110,6 +116,7 @@ internal sealed class Reassembler(int maxSegments)
     public void Clear()
     {
         foreach (var s in segments) ArrayPool<byte>.Shared.Return(s.Data);
+        budget?.Give(StoredBytes);
         segments.Clear();
         StoredBytes = 0;
         recent.Clear();

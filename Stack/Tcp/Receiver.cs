@@ -19,7 +19,7 @@ internal sealed class Receiver
     {
         this.layer = layer;
         Buffer = new ByteRing(options.ReceiveBufferSize);
-        OutOfOrder = new Reassembler(options.MaxOutOfOrderSegments);
+        OutOfOrder = new Reassembler(options.MaxOutOfOrderSegments, layer.OutOfOrderMemory);
     }
 
     public SeqNumber Next;             // RCV.NXT
@@ -105,7 +105,7 @@ internal sealed class Receiver
         if (payload.Length == 0) return false;
         if (sequence != Next)
         {
-            if (!OutOfOrder.Store(sequence, payload)) layer.Drop(DropReason.TcpOutOfOrderOverflow, now);
+            if (!OutOfOrder.Store(sequence, payload)) layer.Drop(OutOfOrder.BudgetRefused ? DropReason.TcpOutOfOrderMemoryFull : DropReason.TcpOutOfOrderOverflow, now);
             return false;
         }
         bool holes = OutOfOrder.Count > 0;

@@ -70,9 +70,9 @@ internal sealed partial class Sender
 
     /// <summary>
     /// RFC 9293 3.7.1 (MUST-16) and RFC 7323 3.2: the most data one segment carries, the peer's MSS
-    /// capped by what our MTU can carry, less the timestamp option when it is on every segment.
+    /// capped by what our MTU and the path MTU (RFC 1191) can carry, less the timestamp option when it is on every segment.
     /// </summary>
-    public int Mss => Math.Max(1, Math.Min(PeerMss, c.LocalMss) - c.OptionOverhead);
+    public int Mss => Math.Max(1, Math.Min(PeerMss, Math.Min(c.LocalMss, c.PathMss)) - c.OptionOverhead);
 
     /// <summary>The data one segment carries now: <see cref="Mss"/> less the SACK option it will carry.</summary>
     private int SegmentSize => Math.Max(1, Mss - c.SackOptionBytes);

@@ -35,6 +35,21 @@ public sealed partial class TcpConnection
     public int ReadableInBand => Available - (AtUrgentMark && !UrgentInline ? 1 : 0);
 
     /// <summary>
+    /// Where an in-place reader (the pipe) meets the urgent mark among the unread bytes: the
+    /// offset of the urgent byte, or -1 when there is none among them. As tcp_recvmsg, a read
+    /// stops before it, and the byte is skipped unless SO_OOBINLINE.
+    /// </summary>
+    public int UrgentOffset
+    {
+        get
+        {
+            if (urgentData == UrgentData.None) return -1;
+            int at = urgentSequence - ReadSequence;
+            return at >= 0 && at < Available ? at : -1;
+        }
+    }
+
+    /// <summary>
     /// FIONREAD/SIOCINQ, Linux's tcp_inq: the unread bytes, but only up to the mark while an urgent
     /// byte taken out of band lies ahead in what has arrived.
     /// </summary>

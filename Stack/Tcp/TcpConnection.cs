@@ -256,6 +256,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     {
         if (count <= 0) return;
         receiver.Buffer.Discard(count);
+        if (urgentData != UrgentData.None && ReadSequence > urgentSequence) urgentData = UrgentData.None; // read past the mark, as Receive
         if (receiver.Buffer.Count == 0 && State is TcpState.TimeWait or TcpState.Closed) receiver.Buffer.Release();
         if (State.IsSynchronized() && !FinReceived && receiver.WindowUpdateWorthSending(ReceiveMss)) SendWindowUpdate(now);
     }
@@ -357,6 +358,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     {
         if (next == State) return;
         if (layer.Tracing) layer.Trace(this, State, next, Diagnostics.StateTransitions.CauseOf(State, next, endError, aborting), now);
+        CountHalfOpen(State, next);
         State = next;
         if (next == TcpState.FinWait2 && orphaned) StartFinWait2Timer(now);
         Signal?.Invoke();
@@ -366,6 +368,8 @@ public sealed partial class TcpConnection : IBoundEndpoint
     internal void Terminate(Instant now, Errno error)
     {
         if (State == TcpState.Closed && !InTable) return;
+        // Linux tcp_write_err: a connection that times out reports the last ICMP error it was told, if any.
+        if (error == Errno.ETIMEDOUT && SoftError != Errno.Ok) error = SoftError;
         if (error != Errno.Ok) PendingError = error;
         bool wasListening = State == TcpState.Listen;
         endError = error;

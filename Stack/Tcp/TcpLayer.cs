@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using UserStack.Diagnostics;
 using UserStack.Icmp;
 using UserStack.Ip;
@@ -14,17 +13,19 @@ namespace UserStack.Tcp;
 /// with RST (3.10.7.1), handles LISTEN (3.10.7.2) and hands everything else to the connection's
 /// SEGMENT ARRIVES; builds outgoing segments; runs the connections' timers.
 /// </summary>
-public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
+public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
 {
     private readonly NetStack stack;
-    private readonly byte[] secret;
+    private readonly InitialSequenceNumbers isns;
+    private readonly SynCookies cookies;
     private readonly HashSet<TcpConnection> live = new();
     private readonly List<TcpConnection> due = new();
 
     internal TcpLayer(NetStack stack, EphemeralPortAllocator ephemeral, byte[] secret, TcpOptions options)
     {
         this.stack = stack;
-        this.secret = secret;
+        isns = new InitialSequenceNumbers(secret);
+        cookies = new SynCookies(secret);
         Options = options;
         Table = new PortTable<TcpConnection>(ephemeral);
     }
@@ -90,21 +91,9 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         return Errno.Ok;
     }
 
-    /// <summary>
-    /// RFC 6528: ISN = M + F(local, remote, secret), M a 4-microsecond clock; and from the same keyed
-    /// hash, where this connection's timestamp clock starts (random per connection, as Linux does).
-    /// </summary>
-    private (SeqNumber Iss, uint TimestampOffset) InitialSequenceNumber(Endpoint local, Endpoint remote, Instant now)
-    {
-        Span<byte> input = stackalloc byte[12];
-        (local.Address.IsUnspecified ? stack.Ipv4.Address : local.Address).Write(input);
-        BinaryPrimitives.WriteUInt16BigEndian(input[4..], local.Port);
-        remote.Address.Write(input[6..]);
-        BinaryPrimitives.WriteUInt16BigEndian(input[10..], remote.Port);
-        Span<byte> hash = stackalloc byte[32];
-        HMACSHA256.HashData(secret, input, hash);
-        return (new SeqNumber(unchecked((uint)(now.Microseconds / 4) + BinaryPrimitives.ReadUInt32BigEndian(hash))), BinaryPrimitives.ReadUInt32BigEndian(hash[4..]));
-    }
+    /// <summary>RFC 6528 ISN and timestamp offset (InitialSequenceNumbers.cs).</summary>
+    private (SeqNumber Iss, uint TimestampOffset) InitialSequenceNumber(Endpoint local, Endpoint remote, Instant now) =>
+        isns.For(local with { Address = local.Address.IsUnspecified ? stack.Ipv4.Address : local.Address }, remote, now);
 
     public void Receive(in Ipv4Packet ip, Instant now)
     {
@@ -148,10 +137,22 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     {
         var flags = seg.Flags;
         if ((flags & TcpFlags.Rst) != 0) return;                                               // first: ignore RST
-        if ((flags & TcpFlags.Ack) != 0) { Why = new(FrameReason.TcpRstToListener); SendReset(seg.Acknowledgment, null, TcpFlags.Rst, local, remote, now); return; } // second: ACK gets RST
+        if ((flags & TcpFlags.Ack) != 0)                                                         // second: ACK gets RST, unless it brings back a SYN cookie
+        {
+            if ((flags & TcpFlags.Syn) == 0 && CookieAckArrives(listener, seg, local, remote, now)) return;
+            Why = new(FrameReason.TcpRstToListener);
+            SendReset(seg.Acknowledgment, null, TcpFlags.Rst, local, remote, now);
+            return;
+        }
         if ((flags & TcpFlags.Syn) == 0) { Drop(DropReason.TcpNoAck, now); return; }            // fourth: anything else is dropped
         if ((flags & TcpFlags.Fin) != 0) { Drop(DropReason.TcpSynFin, now); return; }          // SYN+FIN is dropped, as Linux does (RFC 9293 3.10.7.2 would queue the FIN)
-        if (listener.AcceptQueueLength + PendingChildren(listener) >= listener.Backlog) { Drop(DropReason.TcpListenOverflow, now); return; }
+        if (listener.AcceptQueueLength >= listener.Backlog) { Drop(DropReason.TcpListenOverflow, now); return; }
+        if (isn is null && (Options.SynCookies == SynCookieMode.Always || (SynQueueFull(listener) && Options.SynCookies == SynCookieMode.WhenFull)))
+        {
+            SendCookie(listener, seg, local, remote, now);
+            return;
+        }
+        if (SynQueueFull(listener)) { Drop(DropReason.TcpListenOverflow, now); return; }
 
         // Third: the SYN. A new connection in SYN-RECEIVED, sharing the listener's port.
         var child = Open();
@@ -174,12 +175,14 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         return found;
     }
 
-    private int PendingChildren(TcpConnection listener) => live.Count(c => c.Parent == listener && c.State == TcpState.SynReceived);
-
     internal List<TcpConnection> HalfOpenChildren(TcpConnection listener) => live.Where(c => c.Parent == listener && c.State == TcpState.SynReceived).ToList();
 
-    /// <summary>RFC 1122 4.2.3.9 / RFC 5461: an ICMP hard error during the handshake ends the attempt.</summary>
-    public void ReceiveError(IcmpType type, byte code, in QuotedDatagram quoted, Instant now)
+    /// <summary>
+    /// RFC 1122 4.2.3.9 / RFC 5461: an ICMP hard error during the handshake ends the attempt; in a
+    /// synchronized state it is only recorded (SO_ERROR's soft error, Linux's sk_err_soft). A
+    /// "fragmentation needed" lowers the path MTU (RFC 1191, TcpConnection.PathMtu.cs).
+    /// </summary>
+    public void ReceiveError(IcmpType type, byte code, int nextHopMtu, in QuotedDatagram quoted, Instant now)
     {
         if (quoted.Transport.Length < 8) return;
         var local = new Endpoint(quoted.Source, BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport));
@@ -189,13 +192,15 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         // RFC 5927 4.1: the quoted sequence number must be one we sent and is not yet acknowledged.
         var quotedSequence = new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quoted.Transport[4..]));
         if (!(c.SendUnacknowledged <= quotedSequence && quotedSequence < c.Sender.Max)) { Drop(DropReason.TcpIcmpOutOfWindow, now); return; }
-        if (c.State != TcpState.SynSent) return; // RFC 5461: in a synchronized state a hard error is only advice
+        if (type == IcmpType.DestinationUnreachable && code == IcmpLayer.FragmentationNeeded) { c.ReducePathMtu(nextHopMtu, now); return; }
         var error = IcmpLayer.ToErrno(type, code);
+        if (c.State != TcpState.SynSent) { c.NoteSoftError(error); return; } // RFC 5461: in a synchronized state a hard error is only advice
         if (error is Errno.ECONNREFUSED or Errno.ENOPROTOOPT or Errno.EHOSTUNREACH or Errno.ENETUNREACH)
         {
             Counters.Increment(Counter.IcmpErrorsToSockets);
             c.Terminate(now, error == Errno.ENOPROTOOPT ? Errno.ECONNREFUSED : error);
         }
+        else c.NoteSoftError(error);
     }
 
     // A lower bound of every connection's deadline, lowered as timers are set and made exact by
@@ -271,7 +276,7 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         if (rst) Counters.Increment(Counter.TcpResetsSent);
         else if (ack) c.AckSent();
         stack.SendNote = Why.IsSet ? Why : new FrameNote(ReasonFromFlags(flags, length, c.State));
-        Transmit(repr, c.Local.Address, c.Remote.Value.Address, now, c.TypeOfService, c.TimeToLive);
+        Transmit(repr, c.Local.Address, c.Remote.Value.Address, now, c.TypeOfService, c.TimeToLive, c.PathMtuLocked ? PathMtuDiscovery.Dont : PathMtuDiscovery.Do);
         stack.SendNote = Why = default;
     }
 
@@ -297,11 +302,11 @@ public sealed class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         stack.SendNote = Why = default;
     }
 
-    private void Transmit(in TcpRepr repr, Ipv4Address source, Ipv4Address destination, Instant now, byte typeOfService = 0, byte timeToLive = Ipv4Repr.DefaultTimeToLive)
+    private void Transmit(in TcpRepr repr, Ipv4Address source, Ipv4Address destination, Instant now, byte typeOfService = 0, byte timeToLive = Ipv4Repr.DefaultTimeToLive, PathMtuDiscovery pathMtu = PathMtuDiscovery.Do)
     {
         if (source.IsUnspecified) source = stack.Ipv4.Address;
         repr.Write(stack.Ipv4.PayloadBuffer, source, destination);
-        if (stack.Ipv4.Send(source, destination, IpProtocol.Tcp, repr.Length, now, typeOfService, timeToLive)) Counters.Increment(Counter.TcpSent);
+        if (stack.Ipv4.Send(source, destination, IpProtocol.Tcp, repr.Length, now, typeOfService, timeToLive, pathMtu)) Counters.Increment(Counter.TcpSent);
     }
 
     internal void Drop(DropReason reason, Instant now) => stack.Drop(reason, now);

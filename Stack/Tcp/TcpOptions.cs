@@ -18,8 +18,10 @@ public sealed record TcpOptions
     public TimeSpan MaximumSegmentLifetime { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>RFC 5961 7: challenge ACKs per connection per second.</summary>
     public int ChallengeAcksPerSecond { get; init; } = 10;
-    /// <summary>Bytes of out-of-order data kept per connection (within the receive window).</summary>
+    /// <summary>Out-of-order segments kept per connection (their bytes also lie within the receive window).</summary>
     public int MaxOutOfOrderSegments { get; init; } = 256;
+    /// <summary>Bytes of out-of-order data kept by all connections together (docs/defences.md); beyond, segments are dropped (TcpOutOfOrderMemoryFull).</summary>
+    public long MaxOutOfOrderBytesTotal { get; init; } = 16 * 1024 * 1024;
     /// <summary>RFC 7323 window scaling offered in our SYN and accepted in the peer's.</summary>
     public bool WindowScaling { get; init; } = true;
     /// <summary>RFC 7323 timestamps (RTTM and PAWS) offered and accepted.</summary>
@@ -34,6 +36,8 @@ public sealed record TcpOptions
     public TimeSpan KeepAliveIdle { get; init; } = TimeSpan.FromHours(2);
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(75);
     public int KeepAliveCount { get; init; } = 9;
+    /// <summary>RFC 4987 3.6 SYN cookies: when a listener's SYN queue is full (the default, Linux tcp_syncookies = 1), always (2) or never (0: such SYNs are dropped).</summary>
+    public SynCookieMode SynCookies { get; init; } = SynCookieMode.WhenFull;
     /// <summary>How long a closed socket waits in FIN-WAIT-2 for the peer's FIN (Linux tcp_fin_timeout: 60 s).</summary>
     public TimeSpan FinWait2Timeout { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -42,9 +46,18 @@ public sealed record TcpOptions
     {
         if (ReceiveBufferSize < 1) throw new ArgumentOutOfRangeException(nameof(ReceiveBufferSize), ReceiveBufferSize, "the receive buffer needs at least one byte");
         if (SendBufferSize < 1) throw new ArgumentOutOfRangeException(nameof(SendBufferSize), SendBufferSize, "the send buffer needs at least one byte");
+        if (MaxOutOfOrderBytesTotal < 0) throw new ArgumentOutOfRangeException(nameof(MaxOutOfOrderBytesTotal), MaxOutOfOrderBytesTotal, "cannot be negative");
         if (MaxOutOfOrderSegments < 0) throw new ArgumentOutOfRangeException(nameof(MaxOutOfOrderSegments), MaxOutOfOrderSegments, "cannot be negative");
         if (MinimumRto <= TimeSpan.Zero || MaximumRto < MinimumRto || InitialRto <= TimeSpan.Zero) throw new ArgumentException("RTO bounds must be positive with MinimumRto <= MaximumRto");
         if (!Congestion.CongestionControl.IsKnown(CongestionControl)) throw new ArgumentException($"unknown congestion control '{CongestionControl}' (known: {string.Join(", ", Congestion.CongestionControl.Available)})");
         if (KeepAliveIdle <= TimeSpan.Zero || KeepAliveInterval <= TimeSpan.Zero || KeepAliveCount < 1) throw new ArgumentException("keepalive idle and interval must be positive and the count at least 1");
     }
+}
+
+/// <summary>When a listener answers a SYN with a SYN cookie (Linux's net.ipv4.tcp_syncookies values).</summary>
+public enum SynCookieMode
+{
+    Off = 0,
+    WhenFull = 1,
+    Always = 2,
 }

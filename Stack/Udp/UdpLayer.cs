@@ -70,7 +70,8 @@ public sealed class UdpLayer : IIpProtocolHandler, IIcmpErrorHandler
 
     /// <summary>
     /// sendto(): one datagram to <paramref name="to"/> (or the connected peer). Binds an ephemeral
-    /// port first if needed. No fragmentation yet: more than MTU - 28 bytes is EMSGSIZE.
+    /// port first if needed. Up to 65,507 bytes; above the MTU the datagram is fragmented unless the
+    /// socket says <see cref="PathMtuDiscovery.Do"/> (EMSGSIZE then, as Linux's ip_append_data).
     /// </summary>
     public Errno Send(UdpSocket socket, ReadOnlySpan<byte> payload, Endpoint? to, Instant now)
     {
@@ -82,7 +83,7 @@ public sealed class UdpLayer : IIpProtocolHandler, IIcmpErrorHandler
 
         if (destination.Port == 0 || destination.Address.IsUnspecified) return Errno.EINVAL;
         if (payload.Length > UdpSocket.MaximumPayload || payload.Length > socket.SendBufferSize) return Errno.EMSGSIZE;
-        if (Ipv4Packet.MinimumHeaderLength + UdpDatagram.HeaderLength + payload.Length > stack.Ipv4.Mtu) return Errno.EMSGSIZE;
+        if (socket.PathMtuDiscovery == PathMtuDiscovery.Do && Ipv4Packet.MinimumHeaderLength + UdpDatagram.HeaderLength + payload.Length > stack.Ipv4.Mtu) return Errno.EMSGSIZE;
         if (stack.Ipv4.IsBroadcast(destination.Address) && !socket.Broadcast) return Errno.EACCES;
         if (!socket.IsBound)
         {
@@ -94,7 +95,7 @@ public sealed class UdpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var buffer = stack.Ipv4.PayloadBuffer;
         payload.CopyTo(buffer[UdpDatagram.HeaderLength..]);
         new UdpRepr(socket.Local.Port, destination.Port, payload.Length).Write(buffer, source, destination.Address);
-        if (!stack.Ipv4.Send(source, destination.Address, IpProtocol.Udp, UdpDatagram.HeaderLength + payload.Length, now, socket.TypeOfService, socket.TimeToLive))
+        if (!stack.Ipv4.Send(source, destination.Address, IpProtocol.Udp, UdpDatagram.HeaderLength + payload.Length, now, socket.TypeOfService, socket.TimeToLive, socket.PathMtuDiscovery))
             return Errno.ENETUNREACH;
         stack.Counters.Increment(Counter.UdpSent);
         return Errno.Ok;
@@ -142,7 +143,7 @@ public sealed class UdpLayer : IIpProtocolHandler, IIcmpErrorHandler
     }
 
     /// <summary>RFC 1122 4.1.3.3: ICMP errors go to the socket that sent the quoted datagram; BSD reports them on connected sockets only.</summary>
-    public void ReceiveError(IcmpType type, byte code, in QuotedDatagram quoted, Instant now)
+    public void ReceiveError(IcmpType type, byte code, int nextHopMtu, in QuotedDatagram quoted, Instant now)
     {
         if (quoted.Transport.Length < 4) return;
         var local = new Endpoint(quoted.Source, System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport));

@@ -23,6 +23,8 @@ public sealed class UdpSocket : IBoundEndpoint
     /// <summary>SO_BROADCAST: permission to send to a broadcast address.</summary>
     public bool Broadcast { get; set; }
     public byte TimeToLive { get; set; } = Wire.Ipv4Repr.DefaultTimeToLive;
+    /// <summary>IP_MTU_DISCOVER: Linux's default for UDP (ip_no_pmtu_disc = 0) is WANT: DF on datagrams that fit, fragments otherwise.</summary>
+    public Ip.PathMtuDiscovery PathMtuDiscovery { get; set; } = Ip.PathMtuDiscovery.Want;
     /// <summary>IP_TOS: the type-of-service byte of outgoing datagrams.</summary>
     public byte TypeOfService { get; set; }
     /// <summary>SO_RCVBUF in bytes (Linux's default rmem_default).</summary>

@@ -22,6 +22,7 @@ public enum DropReason : byte
     ArpNotForUs,
     ArpQueueOverflow,
     ArpResolutionFailed,
+    ArpUnresolvedOverflow,
 
     // IPv4 (RFC 791, RFC 1122 3.2.1)
     Ipv4Truncated,
@@ -32,10 +33,17 @@ public enum DropReason : byte
     Ipv4BadOptions,
     Ipv4BadSource,
     Ipv4NotForUs,
-    Ipv4Fragment,
     Ipv4UnknownProtocol,
     Ipv4NoRoute,
     Ipv4TooBig,
+
+    // IPv4 reassembly (RFC 791 3.2, RFC 815; policy in docs/ipv4.md)
+    Ipv4ReassemblyTimeout,
+    Ipv4ReassemblyOverflow,
+    Ipv4FragmentOverlap,
+    Ipv4FragmentDuplicate,
+    Ipv4FragmentTooLarge,
+    Ipv4FragmentMalformed,
 
     // ICMP (RFC 792, RFC 1122 3.2.2)
     IcmpTruncated,
@@ -64,4 +72,6 @@ public enum DropReason : byte
     TcpPawsRejected,
     TcpIcmpOutOfWindow,
     TcpSynFin,
+    TcpSynCookieInvalid,
+    TcpOutOfOrderMemoryFull,
 }

@@ -94,6 +94,26 @@ public readonly record struct Ipv4Repr(
         Destination.Write(bytes[16..]);
         BinaryPrimitives.WriteUInt16BigEndian(bytes[10..], InternetChecksum.Compute(bytes[..HeaderLength]));
     }
+
+    /// <summary>
+    /// Writes the header followed by <paramref name="options"/>, padded with End of Option List to
+    /// a multiple of 4 (RFC 791 3.1 "Padding"); the payload follows the returned header length.
+    /// </summary>
+    public int Write(Span<byte> bytes, ReadOnlySpan<byte> options)
+    {
+        if (options.IsEmpty) { Write(bytes); return HeaderLength; }
+        int headerLength = HeaderLength + Ipv4Options.PaddedLength(options.Length);
+        if (headerLength > Ipv4Packet.MaximumHeaderLength) throw new ArgumentException($"{options.Length} bytes of options do not fit an IPv4 header", nameof(options));
+        Write(bytes);
+        options.CopyTo(bytes[HeaderLength..]);
+        bytes[(HeaderLength + options.Length)..headerLength].Clear();
+        bytes[0] = (byte)(0x40 | headerLength / 4);
+        BinaryPrimitives.WriteUInt16BigEndian(bytes[2..], (ushort)(headerLength + PayloadLength));
+        bytes[10] = 0;
+        bytes[11] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(bytes[10..], InternetChecksum.Compute(bytes[..headerLength]));
+        return headerLength;
+    }
 }
 
 /// <summary>IPv4 options (RFC 791 3.1 "Options"): parsed for structure, then skipped.</summary>
@@ -101,6 +121,37 @@ public static class Ipv4Options
 {
     public const byte EndOfList = 0;
     public const byte NoOperation = 1;
+    public const byte RecordRoute = 7;
+    public const byte Timestamp = 68;
+    /// <summary>The high bit of the option type: copied into every fragment (RFC 791 3.1 "copied flag").</summary>
+    public const byte CopiedFlag = 0x80;
+
+    public static int PaddedLength(int length) => (length + 3) & ~3;
+
+    /// <summary>
+    /// RFC 791 3.2 "Fragmentation": the options a later fragment carries, those with the copied flag,
+    /// written to <paramref name="into"/>; returns their length (unpadded).
+    /// </summary>
+    public static int CopyForFragments(ReadOnlySpan<byte> options, Span<byte> into)
+    {
+        int i = 0, written = 0;
+        while (i < options.Length)
+        {
+            byte type = options[i];
+            if (type == EndOfList) break;
+            if (type == NoOperation) { i++; continue; }
+            if (i + 1 >= options.Length) break;
+            int length = options[i + 1];
+            if (length < 2 || i + length > options.Length) break;
+            if ((type & CopiedFlag) != 0)
+            {
+                options.Slice(i, length).CopyTo(into[written..]);
+                written += length;
+            }
+            i += length;
+        }
+        return written;
+    }
 
     /// <summary>True when every option fits: single-byte EOL/NOP, or type, length ≥ 2, value.</summary>
     public static bool AreWellFormed(ReadOnlySpan<byte> options)

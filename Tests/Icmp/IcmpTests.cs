@@ -19,6 +19,12 @@ public class IcmpTests
         return (ip.ToRepr(), icmp.ToRepr(), icmp.Payload.ToArray(), e.Destination);
     }
 
+    private static byte[] IpPayload(byte[] frame)
+    {
+        Assert.That(Ipv4Packet.TryRead(frame.AsSpan(EthernetFrame.HeaderLength), out var ip, out var why), Is.True, why.ToString());
+        return ip.Payload.ToArray();
+    }
+
     [TestCase(1500, 0)]
     [TestCase(1500, 1)]
     [TestCase(1500, 56)]
@@ -98,13 +104,20 @@ public class IcmpTests
     }
 
     [Test]
-    public void A_reply_that_would_exceed_our_mtu_is_dropped_and_counted()
+    public void A_reply_that_exceeds_our_mtu_is_fragmented_without_df_as_linux_icmp_replies()
     {
         var s = new StackUnderTest(Frames.Options(576));
         s.LearnPeer();
-        s.Receive(Frames.EchoRequest(1, 1, new byte[1000]));
-        Assert.That(s.Sink.Frames, Is.Empty);
-        Assert.That(s.Stack.Counters[DropReason.Ipv4TooBig], Is.EqualTo(1));
+        var data = Frames.Pattern(1000, seed: 3);
+        s.Receive(Frames.EchoRequest(1, 1, data));
+        Assert.That(s.Sink.Frames, Has.Count.EqualTo(2), "1,028 bytes of ICMP in 552 + 476");
+        var ips = s.Sink.Frames.Select(f => Packet.ParsePacket(LinkLayers.Ethernet, f).Extract<IPv4Packet>()).ToList();
+        Assert.That(ips.Select(ip => ip.FragmentOffset * 8), Is.EqualTo(new[] { 0, 552 }));
+        Assert.That(ips.Select(ip => ip.FragmentFlags), Is.EqualTo(new[] { 1, 0 }), "MF on the first only, no DF");
+        Assert.That(ips.All(ip => ip.ValidIPChecksum && ip.Id == ips[0].Id), Is.True);
+        var icmp = s.Sink.Frames.SelectMany(IpPayload).ToArray();
+        Assert.That(icmp[0], Is.EqualTo(0), "echo reply");
+        Assert.That(icmp[8..], Is.EqualTo(data));
     }
 
     [Test]

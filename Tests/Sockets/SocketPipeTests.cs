@@ -144,4 +144,40 @@ public class SocketPipeTests
         Assert.That(blocked.Join(10_000), Is.True);
         Assert.That(got, Is.EqualTo(3));
     }
+
+    /// <summary>
+    /// The pipe reads the stream as recv does (tcp_recvmsg): a read stops at the urgent mark, and
+    /// the out-of-band byte (taken with MSG_OOB) is not in the stream unless SO_OOBINLINE.
+    /// </summary>
+    [TestCase(false, "abcXYdef", TestName = "The pipe reader stops at the urgent mark and skips the out of band byte")]
+    [TestCase(true, "abcXYZdef", TestName = "The pipe reader stops at the urgent mark and keeps the byte with SO_OOBINLINE")]
+    public async Task The_pipe_reader_follows_the_urgent_mark_as_recv_does(bool inline, string expected)
+    {
+        using var pair = new HostedPair();
+        var (listener, client, server) = Connected(pair, (ushort)(inline ? 7211 : 7210));
+        using var listening = listener;
+        server.OutOfBandInline = inline;
+        var pipe = server.GetPipe();
+        Assert.That(client.TrySend("abc"u8, null, 0, out _), Is.EqualTo(Errno.Ok));
+        Assert.That(client.TrySend("XYZ"u8, null, Linux.MSG_OOB, out _), Is.EqualTo(Errno.Ok)); // 'Z' is the urgent byte, the mark after it
+        Assert.That(client.TrySend("def"u8, null, 0, out _), Is.EqualTo(Errno.Ok));
+        if (!inline)
+        {
+            var oob = new byte[1];
+            Assert.That(SpinWait.SpinUntil(() => server.TryReceive(oob, Linux.MSG_OOB, out int c, out _, out _) == Errno.Ok && c == 1, 10_000), "the urgent byte by MSG_OOB");
+            Assert.That((char)oob[0], Is.EqualTo('Z'));
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var got = new System.Text.StringBuilder();
+        var ends = new List<int>();  // where each read ended
+        while (got.Length < expected.Length)
+        {
+            var r = await pipe.Input.ReadAsync(timeout.Token);
+            foreach (var piece in r.Buffer) got.Append(System.Text.Encoding.ASCII.GetString(piece.Span));
+            ends.Add(got.Length);
+            pipe.Input.AdvanceTo(r.Buffer.End);
+        }
+        Assert.That(got.ToString(), Is.EqualTo(expected));
+        Assert.That(ends, Does.Contain(5), "one read ends at the mark (after \"abcXY\"), none crosses it");
+    }
 }

@@ -29,6 +29,7 @@ public class IdleMemoryTests
             stack.Receive(Frames.Ipv4(IpProtocol.Tcp, segment), now);
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        TestContext.Out.WriteLine($"{allocated / 1000} bytes allocated per half-open connection");
 
         var children = stack.Tcp.Connections.Where(c => c.State == TcpState.SynReceived).ToList();
         Assert.That(children, Has.Count.EqualTo(1000));

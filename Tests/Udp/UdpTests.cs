@@ -178,15 +178,6 @@ public class UdpTests
         Assert.That(socket.Local.Port, Is.InRange((ushort)49152, (ushort)65535));
     }
 
-    [TestCase(1472, Errno.Ok)]
-    [TestCase(1473, Errno.EMSGSIZE)]
-    [TestCase(65508, Errno.EMSGSIZE)]
-    public void Datagrams_larger_than_the_mtu_allows_are_refused_with_emsgsize(int size, Errno expected)
-    {
-        var (s, socket) = Bound();
-        Assert.That(s.Stack.Udp.Send(socket, new byte[size], new Endpoint(Frames.PeerIp, 9), s.Now), Is.EqualTo(expected));
-    }
-
     [Test]
     public void Broadcast_needs_SO_BROADCAST()
     {

@@ -109,11 +109,14 @@ internal sealed class KernelScriptRunner
                     {
                         case TcpPacketEvent inbound: Inject(inbound); break;
                         case IcmpPacketEvent icmp: InjectIcmp(icmp); break;
+                        case SyscallEvent { IsBlocking: true } call: CallBlocking(call, BlockingEnd(call, previous, lastAt, lastHappened)); break;
                         case SyscallEvent call: Call(call); break;
+                        case CommandEvent command when Sysctls(command.Command) is { Count: > 0 } sysctls: SetSysctls(sysctls); break;
                         case CommandEvent or CodeEvent: log.AppendLine($"{Since(scene.Now):0.000} skipped {Body(e)}"); break;
                         default: throw new NotSupportedException($"line {e.Line}: the differential runner does not play {e.GetType().Name} lines");
                     }
-                    lastHappened = Since(scene.Now);
+                    // A blocking call's relative successors count from its start, as in DrillRunner.
+                    lastHappened = e is SyscallEvent { IsBlocking: true } ? Math.Max(at, lastHappened) : Since(scene.Now);
                 }
                 lastAt = at;
                 previous = e;
@@ -141,6 +144,13 @@ internal sealed class KernelScriptRunner
         bool anchored = previous is PacketEvent { Direction: Direction.Inbound } && e is PacketEvent { Direction: Direction.Inbound };
         double offset = anchored ? lastAt : lastHappened;
         return (offset + t.Start / 1e6, offset + end / 1e6);
+    }
+
+    /// <summary>When a `START...END` call should return, in seconds from the start (END counts from where START does).</summary>
+    private double BlockingEnd(SyscallEvent c, ScriptEvent? previous, double lastAt, double lastHappened)
+    {
+        var (at, _) = When(c, previous, lastAt, lastHappened);
+        return at + (c.Time.BlockingEnd!.Value - c.Time.Start) / 1e6;
     }
 
     private void Add(ScriptEvent e, Aspect aspect, string linux, string detail)
@@ -367,6 +377,47 @@ internal sealed class KernelScriptRunner
         log.AppendLine($"{Since(scene.Now):0.000} call {Body(c)}   [linux: {text}]");
     }
 
+    /// <summary>
+    /// A blocking `START...END` call: made on the kernel with waiting allowed (SO_RCVTIMEO,
+    /// SO_SNDTIMEO and select's timeout end it), on a thread of its own so that a call that does
+    /// not return is seen: after END and a second it is ended by shutdown(SHUT_RDWR) of its
+    /// descriptor and recorded as a difference. Nothing else happens meanwhile, so the next line
+    /// must not come before END (else the script cannot be played here). The return time is
+    /// checked against END with the tolerance of `&gt;` lines (plus 1/8 of the wait).
+    /// </summary>
+    private void CallBlocking(SyscallEvent c, double end)
+    {
+        int next = index + 1;
+        if (next < events.Count && events[next].Time.Kind is TimeKind.Relative or TimeKind.RelativeRange
+            && (end - Since(scene.Now)) - events[next].Time.Start / 1e6 > Tolerance)
+            throw new NotSupportedException($"line {events[next].Line}: an event while the blocking call on line {c.Line} waits (the kernel runner makes it synchronously)");
+        var body = calls.Prepare(c);
+        CallResult r = default;
+        double began = Since(scene.Now);
+        kernel.MayWait = true;
+        var worker = new Thread(() => r = body()) { IsBackground = true, Name = "blocking " + c.Name };
+        try
+        {
+            worker.Start();
+            if (!worker.Join(TimeSpan.FromSeconds(Math.Max(0, end - began) + 1)))
+            {
+                Add(c, Aspect.Call, "did not return", $"{c.Name}() was still waiting a second after {end:0.000}; ended by shutdown()");
+                KernelShutdown(calls.Fd(c.Arguments[0]));
+                worker.Join();
+                return;
+            }
+        }
+        finally { kernel.MayWait = false; }
+        double returned = Since(scene.Now);
+        string text = $"{c.Name} = {r.Value}{(r.Value < 0 ? " " + r.Errno : "")}{(r.Mismatch is { } m ? "; " + m : "")} at {returned:0.000}";
+        if (Math.Abs(returned - end) > Tolerance + Slack(end - began))
+            Add(c, Aspect.Call, text, $"{c.Name}() returned at {returned:0.000}, expected at {end:0.000}");
+        else if (calls.Check(c, r) is { } failure) Add(c, Aspect.Call, text, failure);
+        log.AppendLine($"{began:0.000} call {Body(c)}   [linux: {text}]");
+    }
+
+    private void KernelShutdown(int fd) => kernel.Shutdown(fd, 2);
+
     /// <summary>Calls that change nothing, so making them again is harmless (SO_ERROR reads and clears; F_SETFL sets).</summary>
     private bool OnlyLooks(SyscallEvent c)
     {
@@ -401,5 +452,20 @@ internal sealed class KernelScriptRunner
         if (!Ipv4Packet.TryRead(frame.AsSpan(EthernetRepr.HeaderLength), out var ip, out _) || !TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out _))
             return $"a frame of {frame.Length} bytes that does not parse";
         return numbers.Describe(seg);
+    }
+
+    /// <summary>The net.ipv4.tcp_* settings of a script's `sysctl` shell line (as DrillConfig reads them for UserStack).</summary>
+    private static List<string> Sysctls(string command) =>
+        command.Split([';', '\n', '&', '|'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(p => p.StartsWith("sysctl ", StringComparison.Ordinal))
+            .SelectMany(p => p.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries).Skip(1))
+            .Where(w => w.StartsWith("net.ipv4.tcp_", StringComparison.Ordinal) && w.Contains('='))
+            .ToList();
+
+    /// <summary>Sets them in the script's own namespace (per-namespace sysctls; the namespace goes with the script).</summary>
+    private void SetSysctls(List<string> sysctls)
+    {
+        var set = scene.Namespace.Exec(TimeSpan.FromSeconds(20), "sysctl", ["-q", "-w", .. sysctls]);
+        log.AppendLine($"{Since(scene.Now):0.000} sysctl {string.Join(' ', sysctls)}{(set.Succeeded ? "" : " failed: " + set.Error.Trim())}");
     }
 }

@@ -26,6 +26,13 @@ public sealed unsafe partial class KernelSockets : ISocketCalls
     private const int MSG_NOSIGNAL = 0x4000, MSG_DONTWAIT = 0x40, F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0x800;
     private const int LongestPoll = 2000;
 
+    /// <summary>
+    /// While true, receives, sends, accept and connect wait as the socket's flags and SO_RCVTIMEO /
+    /// SO_SNDTIMEO say (a script's blocking `START...END` call); otherwise they never wait.
+    /// </summary>
+    public bool MayWait { get; set; }
+    private int DontWait => MayWait ? 0 : MSG_DONTWAIT;
+
     /// <summary>Sets TCP_CONGESTION to this on every new TCP socket (null: the namespace's default).</summary>
     public string? CongestionControl { get; init; }
 
@@ -92,6 +99,8 @@ public sealed unsafe partial class KernelSockets : ISocketCalls
     private static partial int FcntlCall(int fd, int cmd, long arg);
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     private static partial int IoctlCall(int fd, nuint request, int* value);
+    [LibraryImport("libc", EntryPoint = "select", SetLastError = true)]
+    private static partial int SelectCall(int nfds, ulong* read, ulong* write, ulong* except, long* timeval);
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int PollCall(PollFd* fds, nuint count, int timeout);
 
@@ -142,8 +151,9 @@ public sealed unsafe partial class KernelSockets : ISocketCalls
     }
 
     /// <summary>Sets O_NONBLOCK for a call that may wait; returns the flags to restore, or -1 when there is nothing to restore.</summary>
-    private static int NotWaiting(int fd)
+    private int NotWaiting(int fd)
     {
+        if (MayWait) return -1;
         int flags = FcntlCall(fd, F_GETFL, 0);
         if (flags < 0 || (flags & O_NONBLOCK) != 0) return -1;
         FcntlCall(fd, F_SETFL, flags | O_NONBLOCK);
@@ -159,22 +169,22 @@ public sealed unsafe partial class KernelSockets : ISocketCalls
     {
         var a = to is { } t ? Address(t) : default;
         fixed (byte* p = data)
-            return Result(SendToCall(fd, p, data.Length, flags | MSG_NOSIGNAL | MSG_DONTWAIT, to is null ? null : &a, to is null ? 0 : sizeof(SockAddrIn)));
+            return Result(SendToCall(fd, p, data.Length, flags | MSG_NOSIGNAL | DontWait, to is null ? null : &a, to is null ? 0 : sizeof(SockAddrIn)));
     }
 
     public int RecvFrom(int fd, byte[] buffer, int flags)
     {
         SockAddrIn a;
         int length = sizeof(SockAddrIn);
-        fixed (byte* p = buffer) return Result(RecvFromCall(fd, p, buffer.Length, flags | MSG_DONTWAIT, &a, &length));
+        fixed (byte* p = buffer) return Result(RecvFromCall(fd, p, buffer.Length, flags | DontWait, &a, &length));
     }
 
     public int Writev(int fd, IReadOnlyList<ArraySegment<byte>> iov) => SendMsg(fd, new MessageHeader { Buffers = iov.ToList() }, 0);
     public int Readv(int fd, IReadOnlyList<ArraySegment<byte>> iov) => RecvMsg(fd, new MessageHeader { Buffers = iov.ToList() }, 0);
 
-    public int SendMsg(int fd, MessageHeader message, int flags) => Message(fd, message, flags | MSG_NOSIGNAL | MSG_DONTWAIT, receive: false);
+    public int SendMsg(int fd, MessageHeader message, int flags) => Message(fd, message, flags | MSG_NOSIGNAL | DontWait, receive: false);
 
-    public int RecvMsg(int fd, MessageHeader message, int flags) => Message(fd, message, flags | MSG_DONTWAIT, receive: true);
+    public int RecvMsg(int fd, MessageHeader message, int flags) => Message(fd, message, flags | DontWait, receive: true);
 
     /// <summary>sendmsg/recvmsg with the buffers as an iovec array over one pinned copy (copied back after a receive), and msg_flags and the address read back.</summary>
     private int Message(int fd, MessageHeader message, int flags, bool receive)
@@ -246,6 +256,32 @@ public sealed unsafe partial class KernelSockets : ISocketCalls
     {
         int timeout = timeoutMilliseconds < 0 || timeoutMilliseconds > LongestPoll ? LongestPoll : timeoutMilliseconds;
         fixed (PollFd* p = fds) return Result(PollCall(p, (nuint)fds.Length, timeout));
+    }
+
+    /// <summary>select(2) over bitmaps as large as the highest descriptor needs; waits at most as long as poll does.</summary>
+    public int Select(List<int>? read, List<int>? write, List<int>? except, long? timeoutMicroseconds)
+    {
+        var lists = new[] { read, write, except };
+        int nfds = lists.Where(l => l is not null).SelectMany(l => l!).DefaultIfEmpty(-1).Max() + 1;
+        int words = Math.Max(1, (nfds + 63) / 64);
+        var bits = new ulong[3 * words];
+        for (int i = 0; i < 3; i++)
+            foreach (var fd in lists[i] ?? []) bits[i * words + fd / 64] |= 1UL << (fd % 64);
+        long limit = LongestPoll * 1000L;
+        long us = timeoutMicroseconds is { } t && t <= limit ? t : limit;
+        long* timeval = stackalloc long[2] { us / 1_000_000, us % 1_000_000 };
+        int r;
+        fixed (ulong* b = bits)
+            r = Result(SelectCall(nfds, read is null ? null : b, write is null ? null : b + words, except is null ? null : b + 2 * words, timeval));
+        if (r < 0) return r;
+        for (int i = 0; i < 3; i++)
+        {
+            if (lists[i] is not { } list) continue;
+            var given = list.ToList();
+            list.Clear();
+            foreach (var fd in given) if ((bits[i * words + fd / 64] & (1UL << (fd % 64))) != 0) list.Add(fd);
+        }
+        return r;
     }
 
     /// <summary>The local port of a socket (its ephemeral port after connect), 0 if unknown.</summary>

@@ -128,6 +128,7 @@ public sealed partial class DrillConfig
             case "net.ipv4.tcp_wmem" when Third(value, 1) is int wmem: Tcp = Tcp with { SendBufferSize = wmem }; break;
             case "net.inet.tcp.recvspace" when int.TryParse(value, out var r): Tcp = Tcp with { ReceiveBufferSize = r }; break;
             case "net.inet.tcp.sendspace" when int.TryParse(value, out var s): Tcp = Tcp with { SendBufferSize = s }; break;
+            case "net.ipv4.tcp_syncookies" when int.TryParse(value, out var c) && c is >= 0 and <= 2: Tcp = Tcp with { SynCookies = (SynCookieMode)c }; break;
             case "net.ipv4.tcp_syn_retries" when int.TryParse(value, out var n): Tcp = Tcp with { MaxSynRetransmissions = n }; break;
             default: Warnings.Add($"line {line}: sysctl {name}={value} has no equal in UserStack; ignored"); break;
         }

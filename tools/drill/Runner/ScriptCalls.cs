@@ -199,6 +199,8 @@ public sealed class ScriptCalls(ISocketCalls api, DrillConfig config, IReadOnlyS
                 return GetSockOpt(c);
             case "poll":
                 return Poll(c);
+            case "select":
+                return Select(c);
             default:
                 throw new DrillUnsupported($"system call {c.Name}() (UserStack's socket API has no equal)");
         }
@@ -251,17 +253,25 @@ public sealed class ScriptCalls(ISocketCalls api, DrillConfig config, IReadOnlyS
                     if (f.Value is EllipsisExpression) continue;
                     if (!layout.TryGetValue(f.Name, out var at)) throw new DrillUnsupported($"struct field {f.Name}");
                     long value = at.Size == 1 ? actual[at.Offset] : at.Size == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(actual[at.Offset..]) : BinaryPrimitives.ReadInt64LittleEndian(actual[at.Offset..]);
-                    if (value != Number(f.Value)) return $"{f.Name}={value} instead of {Describe(f.Value)}";
+                    if (f.Value is CallExpression { Name: "between", Arguments: [var low, var high] })
+                    {
+                        if (value < Number(low) || value > Number(high)) return $"{f.Name}={value} not in {Describe(f.Value)}";
+                    }
+                    else if (value != Number(f.Value)) return $"{f.Name}={value} instead of {Describe(f.Value)}";
                 }
                 return null;
             default: throw new DrillUnsupported($"getsockopt value {Describe(expected)}");
         }
     }
 
-    /// <summary>Field offsets of the structs scripts spell out: linger (onoff, linger) and Linux's struct tcp_info.</summary>
+    /// <summary>
+    /// Field offsets of the structs scripts spell out: linger (onoff, linger), timeval (tv_sec,
+    /// tv_usec) and Linux's struct tcp_info. A field may be `between(LOW, HIGH)` (inclusive) where
+    /// the kernel's value depends on real time (tcp_info's rtt, rttvar, rto).
+    /// </summary>
     private static Dictionary<string, (int Offset, int Size)> StructLayout(IEnumerable<string> names)
     {
-        var layout = new Dictionary<string, (int, int)> { ["onoff"] = (0, 4), ["l_onoff"] = (0, 4), ["linger"] = (4, 4), ["l_linger"] = (4, 4) };
+        var layout = new Dictionary<string, (int, int)> { ["onoff"] = (0, 4), ["l_onoff"] = (0, 4), ["linger"] = (4, 4), ["l_linger"] = (4, 4), ["tv_sec"] = (0, 8), ["tv_usec"] = (8, 8) };
         string[] bytes = ["tcpi_state", "tcpi_ca_state", "tcpi_retransmits", "tcpi_probes", "tcpi_backoff", "tcpi_options", "tcpi_wscale", "tcpi_delivery_rate_app_limited"];
         for (int i = 0; i < bytes.Length; i++) layout[bytes[i]] = (i, 1);
         string[] words = ["tcpi_rto", "tcpi_ato", "tcpi_snd_mss", "tcpi_rcv_mss", "tcpi_unacked", "tcpi_sacked", "tcpi_lost", "tcpi_retrans", "tcpi_fackets",
@@ -286,6 +296,42 @@ public sealed class ScriptCalls(ISocketCalls api, DrillConfig config, IReadOnlyS
                 var want = entries[i].Field("revents") ?? new IntegerExpression(c.Line, 0, false);
                 if (want is not EllipsisExpression && fds[i].Revents != Number(want))
                     return r with { Mismatch = $"revents of fd {fds[i].Fd} are 0x{fds[i].Revents:x}, expected {Describe(want)}" };
+            }
+            return r;
+        };
+    }
+
+    /// <summary>
+    /// select(nfds, READ, WRITE, EXCEPT, TIMEOUT): each set NULL or `{fds=[4, 5], ready=[4]}` (the
+    /// descriptors given, and those expected back; no `ready` = none); TIMEOUT NULL (forever) or
+    /// `{tv_sec=S, tv_usec=U}`. nfds is taken from the live descriptors (one past the highest),
+    /// since the script's numbers are not the live ones.
+    /// </summary>
+    private Func<CallResult> Select(SyscallEvent c)
+    {
+        var a = c.Arguments;
+        if (a.Count < 5) throw new DrillFailure("select() takes nfds, readfds, writefds, exceptfds, timeout");
+        (List<int> Given, HashSet<int> Ready)? Set(Expression e)
+        {
+            if (e is WordExpression { Word: "NULL" } or EllipsisExpression) return null;
+            if (e is not StructExpression s || s.Field("fds") is not ArrayExpression fds) throw new DrillUnsupported($"fd set {Describe(e)} (write {{fds=[...], ready=[...]}})");
+            var ready = s.Field("ready") is ArrayExpression r ? r.Items.Select(Fd).ToHashSet() : [];
+            return (fds.Items.Select(Fd).ToList(), ready);
+        }
+        var sets = new[] { Set(a[1]), Set(a[2]), Set(a[3]) };
+        long? timeout = a[4] is StructExpression t && t.Field("tv_sec") is { } sec
+            ? Number(sec) * 1_000_000 + Number(t.Field("tv_usec") ?? new IntegerExpression(c.Line, 0, false))
+            : a[4] is WordExpression { Word: "NULL" } ? null : throw new DrillUnsupported($"select timeout {Describe(a[4])}");
+        string[] names = ["readfds", "writefds", "exceptfds"];
+        return () =>
+        {
+            var lists = sets.Select(s => s is { } set ? new List<int>(set.Given) : null).ToArray();
+            var r = Call(api.Select(lists[0], lists[1], lists[2], timeout));
+            for (int i = 0; i < 3 && r.Value >= 0; i++)
+            {
+                if (sets[i] is not { } set) continue;
+                if (!lists[i]!.ToHashSet().SetEquals(set.Ready))
+                    return r with { Mismatch = $"{names[i]} came back [{string.Join(", ", lists[i]!)}], expected [{string.Join(", ", set.Ready)}] (live descriptors)" };
             }
             return r;
         };

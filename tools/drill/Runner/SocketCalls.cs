@@ -33,6 +33,8 @@ public interface ISocketCalls
     /// <summary>getsockopt(2): at most <paramref name="length"/> bytes into <paramref name="value"/>, the length written back.</summary>
     int GetSockOpt(int fd, int level, int name, byte[] value, ref int length);
     int Poll(PollFd[] fds, int timeoutMilliseconds);
+    /// <summary>select(2): each list (null: no set) keeps the ready descriptors; a null timeout waits forever.</summary>
+    int Select(List<int>? read, List<int>? write, List<int>? except, long? timeoutMicroseconds);
 }
 
 /// <summary>UserStack's descriptor face as <see cref="ISocketCalls"/>.</summary>
@@ -57,4 +59,6 @@ public sealed class UserStackCalls(BsdSockets api) : ISocketCalls
     public int SetSockOpt(int fd, int level, int name, byte[] value) => api.SetSockOpt(fd, level, name, value);
     public int GetSockOpt(int fd, int level, int name, byte[] value, ref int length) => api.GetSockOpt(fd, level, name, value, ref length);
     public int Poll(PollFd[] fds, int timeoutMilliseconds) => api.Poll(fds, timeoutMilliseconds);
+    public int Select(List<int>? read, List<int>? write, List<int>? except, long? timeoutMicroseconds) =>
+        api.Select(read, write, except, timeoutMicroseconds is { } us ? TimeSpan.FromTicks(us * TimeSpan.TicksPerMicrosecond) : null);
 }

@@ -40,6 +40,17 @@ public static class UpCommand
         return Task.FromResult(2);
     }
 
+    private const PosixSignal SigUsr1 = (PosixSignal)10; // a raw Linux signal number, as PosixSignalRegistration allows
+
+    /// <summary>"counters at UPTIME:", every nonzero counter and drop reason, then "end of counters".</summary>
+    private static void PrintCounters(TapScene scene)
+    {
+        string text;
+        lock (scene.Host.Gate) text = scene.Stack.Counters.ToString();
+        lock (Console.Out) Console.Out.Write($"counters at {scene.Host.Uptime.TotalSeconds:0.000} s:\n{text}\nend of counters\n");
+        Console.Out.Flush();
+    }
+
     public static int Run(SceneOptions options, IReadOnlyList<DaemonKind> daemons, CancellationToken cancel, bool aspnet = false)
     {
         if (!TapDevice.IsAvailable(out var reason))
@@ -93,6 +104,8 @@ public static class UpCommand
                               (scene.Faults is { } f ? $" faults={f.Faults}" : "") +
                               $" tcp={s.Tcp.CongestionControl}{(s.Tcp.SelectiveAcknowledgments ? ",sack" : "")}{(s.Tcp.Timestamps ? ",timestamps" : "")}{(s.Tcp.WindowScaling ? ",wscale" : "")}");
             Console.Out.Flush();
+            // SIGUSR1 prints the counters so far (tools/attack.sh reads them between attacks); the stack runs on.
+            using var usr1 = PosixSignalRegistration.Create(SigUsr1, c => { c.Cancel = true; PrintCounters(scene); });
             stop.Wait();
             if (web is not null)
             {

@@ -1,0 +1,86 @@
+using UserStack.Diagnostics;
+using UserStack.Time;
+using UserStack.Wire;
+
+namespace UserStack.Ip;
+
+public sealed partial class Ipv4Layer
+{
+    /// <summary>RFC 791: the largest datagram, header included.</summary>
+    public const int MaximumDatagram = 65535;
+    private const int FrameHeaders = EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength;
+
+    private readonly byte[] transmit;
+    private readonly byte[] fragmentFrame;
+    private readonly byte[] copiedOptions = new byte[Ipv4Packet.MaximumHeaderLength - Ipv4Packet.MinimumHeaderLength];
+    private ushort nextIdentification;
+
+    /// <summary>
+    /// Where an upper layer writes the payload of its next datagram before calling <see cref="Send"/>:
+    /// room for a whole datagram, which <see cref="Send"/> fragments when it exceeds the MTU.
+    /// </summary>
+    public Span<byte> PayloadBuffer => transmit.AsSpan(FrameHeaders, MaximumDatagram - Ipv4Packet.MinimumHeaderLength);
+
+    /// <summary>
+    /// Sends the datagram whose payload sits in <see cref="PayloadBuffer"/>: writes the header (with
+    /// <paramref name="options"/>), picks the next hop and hands the frame to ARP, in fragments when
+    /// it exceeds the MTU (RFC 791 3.2, RFC 1122 3.3.5). <paramref name="pathMtu"/> decides DF; with
+    /// <see cref="PathMtuDiscovery.Do"/> a datagram over the MTU is refused (the caller's EMSGSIZE).
+    /// False when it was dropped (counted).
+    /// </summary>
+    public bool Send(Ipv4Address source, Ipv4Address destination, IpProtocol protocol, int payloadLength, Instant now,
+        byte typeOfService = 0, byte timeToLive = Ipv4Repr.DefaultTimeToLive, PathMtuDiscovery pathMtu = PathMtuDiscovery.Dont, ReadOnlySpan<byte> options = default)
+    {
+        int headerLength = Ipv4Packet.MinimumHeaderLength + Ipv4Options.PaddedLength(options.Length);
+        int total = headerLength + payloadLength;
+        if (total > MaximumDatagram || headerLength > Ipv4Packet.MaximumHeaderLength || (total > Mtu && pathMtu == PathMtuDiscovery.Do))
+        {
+            stack.Drop(DropReason.Ipv4TooBig, now);
+            return false;
+        }
+        bool broadcast = IsBroadcast(destination);
+        var nextHop = destination;
+        if (!broadcast && (destination.IsMulticast || destination == Address || !stack.Routes.TryGetNextHop(destination, out nextHop)))
+        {
+            stack.Drop(DropReason.Ipv4NoRoute, now);
+            return false;
+        }
+        stack.Counters.Increment(Counter.Ipv4Sent);
+        ushort identification = nextIdentification++;
+
+        if (total <= Mtu)
+        {
+            // Linux's IP_PMTUDISC_WANT: DF on whatever fits the path.
+            var flags = pathMtu == PathMtuDiscovery.Dont ? Ipv4Flags.None : Ipv4Flags.DontFragment;
+            if (!options.IsEmpty) transmit.AsSpan(FrameHeaders, payloadLength).CopyTo(transmit.AsSpan(EthernetFrame.HeaderLength + headerLength));
+            new Ipv4Repr(source, destination, protocol, payloadLength, timeToLive, identification, flags, 0, typeOfService)
+                .Write(transmit.AsSpan(EthernetFrame.HeaderLength), options);
+            Transmit(transmit.AsSpan(0, EthernetFrame.HeaderLength + total), broadcast, nextHop, now);
+            return true;
+        }
+
+        // RFC 791 3.2 "Fragmentation": pieces of a multiple of 8 bytes, the same Identification,
+        // MF on all but the last; the first carries every option, the rest only the copied ones.
+        int copied = Ipv4Options.CopyForFragments(options, copiedOptions);
+        for (int offset = 0; offset < payloadLength;)
+        {
+            var fragmentOptions = offset == 0 ? options : copiedOptions.AsSpan(0, copied);
+            int fragmentHeader = Ipv4Packet.MinimumHeaderLength + Ipv4Options.PaddedLength(fragmentOptions.Length);
+            int length = Math.Min((Mtu - fragmentHeader) & ~7, payloadLength - offset);
+            bool more = offset + length < payloadLength;
+            transmit.AsSpan(FrameHeaders + offset, length).CopyTo(fragmentFrame.AsSpan(EthernetFrame.HeaderLength + fragmentHeader));
+            new Ipv4Repr(source, destination, protocol, length, timeToLive, identification, more ? Ipv4Flags.MoreFragments : Ipv4Flags.None, offset, typeOfService)
+                .Write(fragmentFrame.AsSpan(EthernetFrame.HeaderLength), fragmentOptions);
+            stack.Counters.Increment(Counter.Ipv4FragmentsSent);
+            Transmit(fragmentFrame.AsSpan(0, EthernetFrame.HeaderLength + fragmentHeader + length), broadcast, nextHop, now);
+            offset += length;
+        }
+        return true;
+    }
+
+    private void Transmit(Span<byte> frame, bool broadcast, Ipv4Address nextHop, Instant now)
+    {
+        if (broadcast) stack.TransmitIpv4(MacAddress.Broadcast, frame, now);
+        else stack.Arp.SendTo(nextHop, frame, now);
+    }
+}
