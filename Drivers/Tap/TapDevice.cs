@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using static UserStack.Drivers.Tap.LibC;
@@ -24,6 +25,14 @@ public sealed unsafe class TapDevice : IFrameBatchDevice
     public const int MaxBatch = 64;
     /// <summary>Room for <see cref="MaxBatch"/> full-MTU frames plus one largest frame, so a read never truncates.</summary>
     private const int BatchBufferSize = MaxBatch * 1536 + ReadBufferSize;
+
+    /// <summary>
+    /// How long the reader retries an empty queue after a batch before it sleeps in poll() (0: never).
+    /// Under a flood this keeps it on its CPU (a wake-up from poll costs a context switch, and a
+    /// sleeping vCPU can take milliseconds to run again while the queue overflows); when traffic
+    /// is light it costs at most this much CPU per wake-up.
+    /// </summary>
+    public int SpinMicroseconds { get; init; } = 50;
 
     private readonly int fd;
     private readonly int wakeFd;
@@ -143,15 +152,21 @@ public sealed unsafe class TapDevice : IFrameBatchDevice
                 if ((fds[0].Revents & (POLLERR | POLLHUP)) != 0 && (fds[0].Revents & POLLIN) == 0) return;
 
                 // Drain everything that is queued before polling again, a batch at a time.
-                bool empty = false;
-                while (!stopping && !empty)
+                while (!stopping)
                 {
                     int count = 0, used = 0;
                     while (count < MaxBatch && BatchBufferSize - used >= ReadBufferSize)
                     {
                         // EAGAIN (queue empty), EINTR or anything else: deliver what we have, then poll (it reports errors).
                         nint n = LibC.ReadIgnoringErrno(fd, b + used, ReadBufferSize);
-                        if (n <= 0) { empty = true; break; }
+                        if (n <= 0 && count == 0 && SpinMicroseconds > 0)
+                        {
+                            // Busy: the next frame is likely microseconds away. Retrying for a moment
+                            // keeps this thread on its CPU instead of sleeping and waiting to be woken.
+                            long until = Stopwatch.GetTimestamp() + SpinMicroseconds * Stopwatch.Frequency / 1_000_000;
+                            while (n <= 0 && !stopping && Stopwatch.GetTimestamp() < until) n = LibC.ReadIgnoringErrno(fd, b + used, ReadBufferSize);
+                        }
+                        if (n <= 0) break;
                         starts[count] = used;
                         lengths[count] = (int)n;
                         used += ((int)n + 63) & ~63;
