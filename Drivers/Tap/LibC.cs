@@ -38,6 +38,10 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, byte* buffer, nint count);
 
+    /// <summary>read() without saving errno: for a loop that treats every failure alike (stop and poll).</summary>
+    [LibraryImport("libc", EntryPoint = "read")]
+    public static partial nint ReadIgnoringErrno(int fd, byte* buffer, nint count);
+
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, byte* buffer, nint count);
 

@@ -49,7 +49,8 @@ public sealed class StackHost : IDisposable
             timerThread = new Thread(TimerLoop) { IsBackground = true, Name = "ustack-timers" };
             timerThread.Start();
         }
-        device.Start(OnFrame);
+        if (device is IFrameBatchDevice batching) batching.Start(OnBatch);
+        else device.Start(OnFrame);
     }
 
     /// <summary>
@@ -197,6 +198,29 @@ public sealed class StackHost : IDisposable
             try { Stack.Receive(frame, clock.Now); }
             catch (Exception e) { Fault(e); }
             Capture?.EndReceived(Stack.ReceiveFate);
+            Reschedule();
+        }
+    }
+
+    /// <summary>
+    /// Every frame a device read at one wake-up: one lock, one clock reading and one timer check for
+    /// the batch (a SYN flood comes in batches of <see cref="Drivers.Tap.TapDevice.MaxBatch"/>).
+    /// </summary>
+    private void OnBatch(in FrameBatch batch)
+    {
+        if (Capture is { } capture)
+        {
+            var at = DateTime.UtcNow;
+            for (int i = 0; i < batch.Count; i++) capture.Write(batch[i], at);
+        }
+        lock (Gate)
+        {
+            var now = clock.Now;
+            for (int i = 0; i < batch.Count; i++)
+            {
+                try { Stack.Receive(batch[i], now); }
+                catch (Exception e) { Fault(e); }
+            }
             Reschedule();
         }
     }

@@ -6,11 +6,15 @@ namespace UserStack.Transport;
 /// The bindings of one transport protocol: local address:port (and, when connected, the remote
 /// address:port) to the socket that owns it. Bind follows BSD: the same port may be shared only by
 /// different specific addresses, or by sockets that all set SO_REUSEADDR. Lookup picks the most
-/// specific match, as Linux's UDP and TCP demultiplexing do.
+/// specific match, as Linux's UDP and TCP demultiplexing do. A socket with a specific local address
+/// and a peer is also found by its 4-tuple in a hash, so demultiplexing never scans the half-open
+/// and established connections that share a listener's port (a SYN flood fills those).
 /// </summary>
 public sealed class PortTable<T> where T : class, IBoundEndpoint
 {
-    private readonly Dictionary<ushort, List<T>> byPort = new();
+    private readonly Dictionary<ushort, List<T>> byPort = new();          // every socket, in the order added
+    private readonly Dictionary<ushort, List<T>> partialByPort = new();   // those not in `connected`
+    private readonly Dictionary<(Endpoint Local, Endpoint Remote), T> connected = new(); // first added per 4-tuple
 
     public PortTable(EphemeralPortAllocator ephemeral) => Ephemeral = ephemeral;
 
@@ -61,6 +65,13 @@ public sealed class PortTable<T> where T : class, IBoundEndpoint
         if (!byPort.TryGetValue(socket.Local.Port, out var list)) byPort[socket.Local.Port] = list = new List<T>(1);
         list.Add(socket);
         Count++;
+        if (FourTuple(socket) is { } key)
+        {
+            connected.TryAdd(key, socket); // a later duplicate (SO_REUSEADDR) stays behind the first, as the scan would
+            return;
+        }
+        if (!partialByPort.TryGetValue(socket.Local.Port, out var partial)) partialByPort[socket.Local.Port] = partial = new List<T>(1);
+        partial.Add(socket);
     }
 
     public bool Remove(T socket)
@@ -68,13 +79,33 @@ public sealed class PortTable<T> where T : class, IBoundEndpoint
         if (!byPort.TryGetValue(socket.Local.Port, out var list) || !list.Remove(socket)) return false;
         if (list.Count == 0) byPort.Remove(socket.Local.Port);
         Count--;
+        if (FourTuple(socket) is { } key)
+        {
+            if (connected.TryGetValue(key, out var indexed) && indexed == socket)
+            {
+                connected.Remove(key);
+                foreach (var s in list) // the next socket with the same 4-tuple, if any, takes its place
+                    if (FourTuple(s) == key) { connected[key] = s; break; }
+            }
+        }
+        else if (partialByPort.TryGetValue(socket.Local.Port, out var partial))
+        {
+            partial.Remove(socket);
+            if (partial.Count == 0) partialByPort.Remove(socket.Local.Port);
+        }
         return true;
     }
+
+    /// <summary>The hash key of a socket that matches only one 4-tuple: a specific local address and a peer.</summary>
+    private static (Endpoint, Endpoint)? FourTuple(T socket) =>
+        socket.Remote is { } r && !socket.Local.Address.IsUnspecified ? (socket.Local, r) : null;
 
     /// <summary>The socket a segment from <paramref name="remote"/> to <paramref name="local"/> belongs to: connected beats bound, specific beats wildcard.</summary>
     public T? Lookup(Endpoint local, Endpoint remote)
     {
-        if (!byPort.TryGetValue(local.Port, out var list)) return null;
+        // An exact 4-tuple match scores highest (3 below) and is unique in the hash.
+        if (connected.Count != 0 && connected.TryGetValue((local, remote), out var exact)) return exact;
+        if (!partialByPort.TryGetValue(local.Port, out var list)) return null;
         T? best = null;
         int bestScore = -1;
         foreach (var s in list)

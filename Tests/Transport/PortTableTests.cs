@@ -80,6 +80,38 @@ public class PortTableTests
         Assert.That(t.Lookup(new(A, 53), new(Peer, 4000)), Is.SameAs(specific));
     }
 
+
+    [Test]
+    public void Lookup_finds_a_connection_among_many_on_a_listeners_port_and_the_listener_for_a_new_peer()
+    {
+        var t = Table();
+        var listener = new Bound(new(Ipv4Address.Any, 7));
+        t.Add(listener);
+        var children = Enumerable.Range(0, 200).Select(i => new Bound(new(A, 7), new(Peer, (ushort)(10000 + i)))).ToList();
+        children.ForEach(t.Add);
+        var connectedWildcard = new Bound(new(Ipv4Address.Any, 7), new(Peer, 9999)); // connect() without a bound address
+        t.Add(connectedWildcard);
+        Assert.That(t.Lookup(new(A, 7), new(Peer, 10123)), Is.SameAs(children[123]));
+        Assert.That(t.Lookup(new(A, 7), new(Peer, 9999)), Is.SameAs(connectedWildcard));
+        Assert.That(t.Lookup(new(A, 7), new(Peer, 20000)), Is.SameAs(listener));
+        t.Remove(children[123]);
+        Assert.That(t.Lookup(new(A, 7), new(Peer, 10123)), Is.SameAs(listener));
+        Assert.That(t.Count, Is.EqualTo(201));
+    }
+
+    [Test]
+    public void Lookup_of_a_four_tuple_shared_under_SO_REUSEADDR_gives_the_first_bound_then_the_next()
+    {
+        var t = Table();
+        var first = new Bound(new(A, 53), new(Peer, 4000), true);
+        var second = new Bound(new(A, 53), new(Peer, 4000), true);
+        t.Add(first); t.Add(second);
+        Assert.That(t.Lookup(new(A, 53), new(Peer, 4000)), Is.SameAs(first));
+        t.Remove(first);
+        Assert.That(t.Lookup(new(A, 53), new(Peer, 4000)), Is.SameAs(second));
+        t.Remove(second);
+        Assert.That(t.Lookup(new(A, 53), new(Peer, 4000)), Is.Null);
+    }
     [Test]
     public void Ephemeral_ports_stay_in_range_and_never_repeat_while_in_use_until_exhausted()
     {
