@@ -182,6 +182,7 @@ public sealed class ArpLayer
         stack.Counters.Increment(Counter.ArpCacheUpdates);
         Trace(entry, now);
         unresolved.Remove(entry);
+        entry.PendingBytes = 0;
         while (entry.Pending.TryDequeue(out var frame))
         {
             pendingFrames--;
@@ -208,6 +209,7 @@ public sealed class ArpLayer
         cache.Remove(entry.ProtocolAddress);
         unresolved.Remove(entry);
         deadlineDirty = true;
+        entry.PendingBytes = 0;
         while (entry.Pending.TryDequeue(out var frame))
         {
             pendingFrames--;
@@ -219,26 +221,31 @@ public sealed class ArpLayer
 
     private void Enqueue(ArpEntry entry, ReadOnlySpan<byte> frameBytes, Instant now)
     {
-        if (entry.Pending.Count >= options.MaxPendingPerDestination)
+        // Per destination, a byte budget like Linux's unres_qlen_bytes: the oldest go until the new
+        // frame fits; the latest is kept even alone over budget (RFC 1122 2.3.2.2: "SHOULD save at least one (the latest)").
+        while (entry.Pending.Count > 0 && entry.PendingBytes + frameBytes.Length > options.MaxPendingBytesPerDestination)
+            DropOldest(entry, now);
+        if (pendingFrames >= options.MaxPendingTotal)
         {
-            // Keep the latest packets (RFC 1122 2.3.2.2: "SHOULD save at least one (the latest)").
-            ArrayPool<byte>.Shared.Return(entry.Pending.Dequeue().Buffer);
-            pendingFrames--;
-            stack.Drop(DropReason.ArpQueueOverflow, now);
+            // All queues together are full: a destination with frames waiting swaps its oldest for this one; one without gets none.
+            if (entry.Pending.Count == 0) { stack.Drop(DropReason.ArpQueueOverflow, now); return; }
+            DropOldest(entry, now);
         }
-        else if (pendingFrames >= options.MaxPendingTotal && entry.Pending.Count > 0)
-        {
-            // All queues together are full: this destination keeps only its latest packet.
-            ArrayPool<byte>.Shared.Return(entry.Pending.Dequeue().Buffer);
-            pendingFrames--;
-            stack.Drop(DropReason.ArpQueueOverflow, now);
-        }
-        else if (pendingFrames >= options.MaxPendingTotal) { stack.Drop(DropReason.ArpQueueOverflow, now); return; }
         var copy = ArrayPool<byte>.Shared.Rent(frameBytes.Length);
         frameBytes.CopyTo(copy);
         entry.Pending.Enqueue(new PendingFrame(copy, frameBytes.Length));
+        entry.PendingBytes += frameBytes.Length;
         pendingFrames++;
         stack.Counters.Increment(Counter.ArpPacketsQueued);
+    }
+
+    private void DropOldest(ArpEntry entry, Instant now)
+    {
+        var oldest = entry.Pending.Dequeue();
+        entry.PendingBytes -= oldest.Length;
+        pendingFrames--;
+        ArrayPool<byte>.Shared.Return(oldest.Buffer);
+        stack.Drop(DropReason.ArpQueueOverflow, now);
     }
 
     private void Send(ArpOperation operation, MacAddress to, MacAddress targetMac, Ipv4Address targetIp, Instant now)
