@@ -8,14 +8,15 @@ namespace UserStack.Tools.Commands;
 /// <summary>The options that describe a TAP scene, shared by `up` and `ping`.</summary>
 public sealed class SceneArguments
 {
-    public Option<string> Tap { get; } = new("--tap") { Description = "TAP interface to create or attach to", Required = true };
+    public Option<string?> Tap { get; } = new("--tap") { Description = "TAP interface to create or attach to (this or --pcap-device)" };
+    public Option<string?> PcapDevice { get; } = new("--pcap-device") { Description = "attach to this existing interface through pcap instead of a TAP (promiscuous, the stack's own MAC), e.g. one end of a veth pair" };
     public Option<string> Ip { get; } = new("--ip") { Description = "the stack's address and prefix, e.g. 10.0.0.2/24", Required = true };
     public Option<string?> HostIp { get; } = new("--host-ip") { Description = "address for the kernel's side of the TAP, e.g. 10.0.0.1/24" };
     public Option<string?> Netns { get; } = new("--netns") { Description = "move the TAP into this network namespace (created if missing) and configure the host side there" };
     public Option<string?> Gateway { get; } = new("--gateway") { Description = "default gateway for off-link destinations" };
     public Option<string?> Mac { get; } = new("--mac") { Description = "the stack's MAC address (default: random, locally administered)" };
     public Option<int> Mtu { get; } = new("--mtu") { Description = "IP MTU of the link", DefaultValueFactory = _ => 1500 };
-    public Option<string?> Pcap { get; } = new("--pcap") { Description = "write every frame in and out to this pcap file" };
+    public Option<string?> Pcap { get; } = new("--pcap") { Description = "write every frame in and out to this pcap FILE (a capture; --pcap-device is the link)" };
     public Option<bool> Trace { get; } = new("--trace") { Description = "print every frame, drop and ARP change as it happens" };
     public Option<string?> Faults { get; } = new("--faults") { Description = "make the TAP a lossy link, both ways: e.g. loss=1%,delay=10ms,jitter=1ms,dup=0.1%,reorder=0.5%,seed=7" };
     public Option<string> Congestion { get; } = new("--congestion") { Description = "TCP congestion control of new connections: cubic (default) or newreno", DefaultValueFactory = _ => "cubic" };
@@ -24,13 +25,22 @@ public sealed class SceneArguments
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Tap, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace, EphemeralPorts, Faults, Congestion, TcpOff }) command.Options.Add(o);
+        foreach (var o in new Option[] { Tap, PcapDevice, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace, EphemeralPorts, Faults, Congestion, TcpOff }) command.Options.Add(o);
     }
 
     /// <summary>The scene these options describe; FormatException with the offending text when one is malformed.</summary>
-    public SceneOptions Read(ParseResult result) => new()
+    public SceneOptions Read(ParseResult result)
     {
-        TapName = result.GetValue(Tap)!,
+        var tap = result.GetValue(Tap);
+        var pcapDevice = result.GetValue(PcapDevice);
+        if ((tap is null) == (pcapDevice is null)) throw new FormatException("give the link: either --tap NAME or --pcap-device IFACE");
+        return Read(result, tap ?? "", pcapDevice);
+    }
+
+    private SceneOptions Read(ParseResult result, string tap, string? pcapDevice) => new()
+    {
+        TapName = tap,
+        PcapDevice = pcapDevice,
         StackAddress = Ipv4Cidr.Parse(result.GetValue(Ip)!),
         HostAddress = result.GetValue(HostIp) is { } h ? Ipv4Cidr.Parse(h) : null,
         Namespace = result.GetValue(Netns),

@@ -53,7 +53,7 @@ public static class UpCommand
 
     public static int Run(SceneOptions options, IReadOnlyList<DaemonKind> daemons, CancellationToken cancel, bool aspnet = false)
     {
-        if (!TapDevice.IsAvailable(out var reason))
+        if (!TapScene.IsAvailable(options, out var reason))
         {
             Console.Error.WriteLine($"ustack up: {reason}");
             return 2;
@@ -97,7 +97,7 @@ public static class UpCommand
             }
             var described = string.Join(",", new[] { daemons.Count > 0 ? DaemonKinds.Describe(daemons) : null, aspnet ? $"aspnet/{WebDemo.DefaultPort}" : null }.OfType<string>());
             var s = scene.Stack.Options;
-            Console.WriteLine($"ready ip={s.Address} mac={s.HardwareAddress} tap={scene.Device.Name} mtu={s.Mtu}" +
+            Console.WriteLine($"ready ip={s.Address} mac={s.HardwareAddress} {(options.PcapDevice is null ? "tap" : "pcap-device")}={scene.Device.Name} mtu={s.Mtu}" +
                               (options.HostAddress is { } h ? $" host-ip={h}" : "") +
                               (scene.Namespace is { } ns ? $" netns={ns.Name}" : "") +
                               (described.Length > 0 ? $" daemons={described}" : "") +
