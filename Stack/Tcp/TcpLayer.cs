@@ -42,7 +42,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     public Errno Bind(TcpConnection c, Endpoint local)
     {
         if (c.InTable) return Errno.EINVAL;
-        if (!local.Address.IsUnspecified && local.Address != stack.Ipv4.Address) return Errno.EADDRNOTAVAIL;
+        if (!local.Address.IsUnspecified && !stack.Ipv4.IsLocal(local.Address)) return Errno.EADDRNOTAVAIL;
         var e = Table.Choose(local, c.ReuseAddress, null, out var chosen);
         if (e != Errno.Ok) return e;
         c.Local = chosen;
@@ -286,7 +286,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
 
     private void Transmit(in TcpRepr repr, Ipv4Address source, Ipv4Address destination, Instant now, byte typeOfService = 0, byte timeToLive = Ipv4Repr.DefaultTimeToLive, PathMtuDiscovery pathMtu = PathMtuDiscovery.Do)
     {
-        if (source.IsUnspecified) source = stack.Ipv4.Address;
+        if (source.IsUnspecified) source = stack.Ipv4.SourceFor(destination);
         repr.Write(stack.Ipv4.PayloadBuffer, source, destination);
         if (stack.Ipv4.Send(source, destination, IpProtocol.Tcp, repr.Length, now, typeOfService, timeToLive, pathMtu)) Counters.Increment(Counter.TcpSent);
     }
