@@ -10,7 +10,7 @@ namespace UserStack.Sockets.Host;
 /// <see cref="Gate"/>: by the device's reader thread for each frame, by the timer thread when a
 /// deadline comes, and (later) by socket calls from application threads.
 /// </summary>
-public sealed class StackHost : IDisposable
+public sealed partial class StackHost : IDisposable
 {
     private readonly IFrameDevice device;
     private readonly IHostClock clock;
@@ -50,6 +50,7 @@ public sealed class StackHost : IDisposable
             timerThread.Start();
         }
         device.Start(OnFrame);
+        StartLinks();
     }
 
     /// <summary>
@@ -233,6 +234,7 @@ public sealed class StackHost : IDisposable
         if (stopping) return;
         stopping = true;
         device.Dispose();
+        DisposeLinks();
         timerWake.Set();
         timerThread?.Join();
         timerWake.Dispose();

@@ -100,6 +100,8 @@ public static class UpCommand
             Console.WriteLine($"ready ip={s.Address} mac={s.HardwareAddress} {(options.PcapDevice is null ? "tap" : "pcap-device")}={scene.Device.Name} mtu={s.Mtu}" +
                               (options.HostAddress is { } h ? $" host-ip={h}" : "") +
                               (scene.Namespace is { } ns ? $" netns={ns.Name}" : "") +
+                              string.Concat(scene.MoreLinks.Select(l => $" link={l.Name}:{l.Address}:{l.HardwareAddress}:mtu{l.Mtu}")) +
+                              (s.Forwarding ? " forward=on" : "") +
                               (described.Length > 0 ? $" daemons={described}" : "") +
                               (scene.Faults is { } f ? $" faults={f.Faults}" : "") +
                               $" tcp={s.Tcp.CongestionControl}{(s.Tcp.SelectiveAcknowledgments ? ",sack" : "")}{(s.Tcp.Timestamps ? ",timestamps" : "")}{(s.Tcp.WindowScaling ? ",wscale" : "")}");

@@ -37,13 +37,17 @@ public sealed record SceneOptions
     /// machine's own namespace. Tests and the demo never do (DESIGN.md, "Safety of the network").
     /// </summary>
     public bool AllowHostNamespace { get; init; }
+    /// <summary>More links of the same stack (`--tap A --ip X --tap B --ip Y`), each a TAP with its own address, MAC, MTU and host side.</summary>
+    public IReadOnlyList<LinkOptions> MoreLinks { get; init; } = [];
+    /// <summary>Forward between the links (RFC 1812; docs/routing.md).</summary>
+    public bool Forwarding { get; init; }
 }
 
 /// <summary>
 /// The stack on a real TAP: opens the device, optionally moves it into a network namespace and
 /// gives the kernel side its address there, then runs the stack over it. Dispose undoes all of it.
 /// </summary>
-public sealed class TapScene : IDisposable
+public sealed partial class TapScene : IDisposable
 {
     private TapScene(IFrameDevice device, FaultInjectingDevice? faults, StackHost host, NetworkNamespace? ns, PcapCapture? capture, SceneOptions options)
     {
@@ -86,6 +90,8 @@ public sealed class TapScene : IDisposable
             EphemeralPortFirst = options.EphemeralPorts.First,
             EphemeralPortLast = options.EphemeralPorts.Last,
             Tcp = options.Tcp ?? new(),
+            Forwarding = options.Forwarding,
+            InterfaceName = options.PcapDevice ?? options.TapName,
         };
         stackOptions.Validate();
         if (options.HostAddress is { } h && h.Address == options.StackAddress.Address)
@@ -140,8 +146,11 @@ public sealed class TapScene : IDisposable
             // The stack sees (and a pcap records) frames after the link's faults on the way in, before them on the way out.
             var faults = options.Faults is { } f ? new FaultInjectingDevice(device, f) : null;
             var stackHost = new StackHost(stackOptions, (IFrameDevice?)faults ?? device, capture, options.Trace);
+            var scene = new TapScene(device, faults, stackHost, ns, capture, options);
+            try { scene.AddLinks(); }
+            catch { scene.Dispose(); throw; }
             stackHost.Start();
-            return new TapScene(device, faults, stackHost, ns, capture, options);
+            return scene;
         }
         catch
         {
@@ -158,8 +167,9 @@ public sealed class TapScene : IDisposable
 
     public void Dispose()
     {
-        Host.Dispose();          // closes the TAP (the kernel removes the interface and its addresses) or the pcap handle
+        Host.Dispose();          // closes the TAPs (the kernel removes the interfaces and their addresses) or the pcap handle
         Capture?.Dispose();
+        DisposeLinkNamespaces();
         Namespace?.Dispose();    // deletes the namespace only if we created it
     }
 }
