@@ -36,6 +36,9 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     internal Counters Counters => stack.Counters;
     /// <summary>Our MSS: the MTU less the IPv4 and TCP headers (RFC 9293 3.7.1).</summary>
     public int OurMss => stack.Ipv4.Mtu - Ipv4Packet.MinimumHeaderLength - TcpSegment.MinimumHeaderLength;
+    /// <summary>Our MSS towards <paramref name="remote"/>: the MTU of the link its route leaves by, less 40 (the first link's while unconnected).</summary>
+    internal int MssFor(Endpoint? remote) =>
+        (remote is { } r ? stack.Ipv4.MtuFor(r.Address) : stack.Ipv4.Mtu) - Ipv4Packet.MinimumHeaderLength - TcpSegment.MinimumHeaderLength;
 
     public TcpConnection Open() => new(this, Options);
 

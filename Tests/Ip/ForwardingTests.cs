@@ -181,6 +181,25 @@ public class ForwardingTests
     }
 
     [Test]
+    public void RFC9293_3_7_1_a_connection_announces_the_mss_of_the_link_its_route_leaves_by()
+    {
+        var t = new RoutedTrio(routerMtuTowardsC: 1000);
+        var listener = t.C.Tcp.Open();
+        t.C.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 81));
+        t.C.Tcp.Listen(listener, 4, t.Wire.Now);
+        var towardsC = t.R.Tcp.Open();
+        t.R.Tcp.Connect(towardsC, new Endpoint(AddressC, 81), t.Wire.Now);
+        var towardsA = t.R.Tcp.Open();
+        t.R.Tcp.Connect(towardsA, new Endpoint(AddressA, 82), t.Wire.Now);
+        Assert.That(towardsC.LocalMss, Is.EqualTo(960), "R's link to C has MTU 1000");
+        Assert.That(towardsC.PathMtu, Is.EqualTo(1000));
+        Assert.That(towardsA.LocalMss, Is.EqualTo(1460));
+        TcpConnection? server = null;
+        Assert.That(t.Wire.RunUntil(() => (server ??= listener.TakeAccepted()) is not null, TimeSpan.FromSeconds(5)), Is.True);
+
+    }
+
+    [Test]
     public void With_forwarding_off_a_datagram_for_another_host_is_dropped_and_counted()
     {
         var t = new RoutedTrio(forwarding: false);
