@@ -112,6 +112,9 @@ public class PcapDeviceInteropTests
         var rest = up.StandardOutput.ReadToEnd();
         Assert.That(up.ExitCode, Is.Zero, errors.Result);
         Assert.That(rest, Does.Contain("stopped; counters:").And.Contain("TcpPassiveOpens"));
+        var own = System.Text.RegularExpressions.Regex.Match(rest, @"(\d+) of our own read back and ignored");
+        Assert.That(own.Success, Is.True, rest);
+        Assert.That(long.Parse(own.Groups[1].Value), Is.Zero, "Linux never hands a packet socket its own frames back: none of ours became input");
         Assert.That(rest, Does.Not.Contain("TcpBadChecksum").And.Not.Contain("UdpBadChecksum"), "the kernel's frames were finished before pcap saw them");
     }
 

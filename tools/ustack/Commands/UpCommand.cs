@@ -120,6 +120,8 @@ public static class UpCommand
         }
         Console.WriteLine("stopped; counters:");
         Console.WriteLine(scene.Stack.Counters.ToString());
+        if (scene.Device is Drivers.Pcap.PcapLiveDevice pcap)
+            Console.WriteLine($"pcap device {pcap.Name}: {pcap.FramesRead} frames read, {pcap.FramesWritten} written, {pcap.OwnFramesIgnored} of our own read back and ignored, {pcap.WriteErrors} write errors{(pcap.ReadError is { } re ? $"; reader stopped: {re}" : "")}");
         if (scene.Faults is { } faults) Console.WriteLine($"link faults [{faults.Faults}]\n  towards the stack: {faults.Received}\n  from the stack:    {faults.Sent}");
         if (scene.Host.InternalErrors > 0) Console.WriteLine($"internal errors: {scene.Host.InternalErrors} (last: {scene.Host.LastInternalError?.Message})");
         return 0;
