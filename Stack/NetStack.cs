@@ -12,25 +12,26 @@ using UserStack.Wire;
 namespace UserStack;
 
 /// <summary>
-/// One interface of the stack, sans-I/O: frames and time go in through <see cref="Receive"/>
-/// and <see cref="Poll"/>, frames come out through the <see cref="IFrameSink"/>. It never
-/// reads a clock, starts a thread or touches a device; every call gets the time it runs at.
+/// The stack, sans-I/O: frames and time go in through <see cref="Receive"/> and <see cref="Poll"/>,
+/// frames come out through each interface's <see cref="IFrameSink"/>. It never reads a clock,
+/// starts a thread or touches a device; every call gets the time it runs at. It has one interface
+/// (from <see cref="StackOptions"/>) and may be given more (<see cref="AddInterface"/>), each with its
+/// own MAC, address, MTU and ARP cache; IPv4 and the transports are shared, and routes pick the link.
 /// Not thread-safe: the host calls it from one thread or under one lock.
 /// </summary>
 public sealed class NetStack : INetworkNode
 {
-    private readonly IFrameSink sink;
     private readonly byte[] padded = new byte[EthernetFrame.MinimumLength];
+    private readonly List<NetworkInterface> interfaces = new();
 
     public NetStack(StackOptions options, IFrameSink sink)
     {
         options.Validate();
         Options = options;
-        this.sink = sink;
-        Routes.Add(new Route(new Ipv4Cidr(options.Address.Network, options.Address.PrefixLength), null));
+        var first = new NetworkInterface(this, 0, options.InterfaceName, options.HardwareAddress, options.Address, options.Mtu, sink);
+        interfaces.Add(first);
+        Routes.Add(new Route(new Ipv4Cidr(options.Address.Network, options.Address.PrefixLength), null, first));
         if (options.Gateway is { } gateway) Routes.Add(new Route(new Ipv4Cidr(Ipv4Address.Any, 0), gateway));
-        Ethernet = new EthernetLayer(this);
-        Arp = new ArpLayer(this);
         Ipv4 = new Ipv4Layer(this);
         Icmp = new IcmpLayer(this);
         Raw = new RawLayer(this);
@@ -65,39 +66,74 @@ public sealed class NetStack : INetworkNode
     public DropReason ReceiveFate { get; private set; }
     private bool receiving;
     public RouteTable Routes { get; } = new();
-    public EthernetLayer Ethernet { get; }
-    public ArpLayer Arp { get; }
+    /// <summary>Every interface, the first (from <see cref="StackOptions"/>) at index 0.</summary>
+    public IReadOnlyList<NetworkInterface> Interfaces => interfaces;
+    /// <summary>The first interface: the one <see cref="StackOptions"/> describes.</summary>
+    public NetworkInterface Primary => interfaces[0];
+    /// <summary>The first interface's Ethernet and ARP (a one-interface stack's).</summary>
+    public EthernetLayer Ethernet => Primary.Ethernet;
+    public ArpLayer Arp => Primary.Arp;
     public Ipv4Layer Ipv4 { get; }
     public IcmpLayer Icmp { get; }
     public RawLayer Raw { get; }
     public UdpLayer Udp { get; }
     public TcpLayer Tcp { get; }
 
-    /// <summary>Brings the interface up: announces our address with a gratuitous ARP.</summary>
-    public void Start(Instant now) => Arp.AnnounceGratuitous(now);
+    /// <summary>
+    /// Adds a link: its on-link prefix becomes a route through it. Its address must not be one the
+    /// stack already has. Call <see cref="Start"/> (or <see cref="ArpLayer"/>'s announcement) after.
+    /// </summary>
+    public NetworkInterface AddInterface(InterfaceOptions options, IFrameSink sink)
+    {
+        options.Validate();
+        if (Ipv4.IsLocal(options.Address.Address)) throw new ArgumentException($"{options.Address.Address} is already an address of this stack", nameof(options));
+        if (interfaces.Any(i => i.Name == options.Name)) throw new ArgumentException($"an interface is already named {options.Name}", nameof(options));
+        var added = new NetworkInterface(this, interfaces.Count, options.Name, options.HardwareAddress, options.Address, options.Mtu, sink);
+        interfaces.Add(added);
+        Ipv4.LinkAdded(added);
+        Routes.Add(new Route(new Ipv4Cidr(options.Address.Network, options.Address.PrefixLength), null, added));
+        return added;
+    }
 
-    /// <summary>One frame from the wire. The span is only read during the call.</summary>
-    public void Receive(ReadOnlySpan<byte> frame, Instant now)
+    /// <summary>Brings the interfaces up: each announces its address with a gratuitous ARP.</summary>
+    public void Start(Instant now)
+    {
+        foreach (var i in interfaces) i.Arp.AnnounceGratuitous(now);
+    }
+
+    /// <summary>One frame from the first interface's wire. The span is only read during the call.</summary>
+    public void Receive(ReadOnlySpan<byte> frame, Instant now) => Receive(Primary, frame, now);
+
+    /// <summary>One frame from the wire of interface <paramref name="on"/>.</summary>
+    public void Receive(NetworkInterface on, ReadOnlySpan<byte> frame, Instant now)
     {
         Counters.Increment(Counter.FramesReceived);
         Counters.Increment(Counter.BytesReceived, frame.Length);
         Trace?.Write(new FrameReceived(now, frame.ToArray()));
         ReceiveFate = DropReason.None;
         receiving = true;
-        try { Ethernet.Receive(frame, now); }
+        try { on.Ethernet.Receive(frame, now); }
         finally { receiving = false; }
     }
 
     /// <summary>Fires every timer due at <paramref name="now"/>.</summary>
     public void Poll(Instant now)
     {
-        Arp.Poll(now);
+        foreach (var i in interfaces) i.Arp.Poll(now);
         Ipv4.Poll(now);
         Tcp.Poll(now);
     }
 
     /// <summary>When <see cref="Poll"/> next has work; <see cref="Instant.MaxValue"/> when idle.</summary>
-    public Instant NextDeadline => Instant.Min(Instant.Min(Arp.NextDeadline, Ipv4.NextDeadline), Tcp.NextDeadline);
+    public Instant NextDeadline
+    {
+        get
+        {
+            var next = Instant.Min(Ipv4.NextDeadline, Tcp.NextDeadline);
+            foreach (var i in interfaces) next = Instant.Min(next, i.Arp.NextDeadline);
+            return next;
+        }
+    }
 
     internal void Drop(DropReason reason, Instant now)
     {
@@ -106,15 +142,15 @@ public sealed class NetStack : INetworkNode
         Trace?.Write(new Dropped(now, reason));
     }
 
-    /// <summary>Fills in the Ethernet header of an IPv4 frame and sends it.</summary>
-    internal void TransmitIpv4(MacAddress destination, Span<byte> frame, Instant now)
+    /// <summary>Fills in the Ethernet header of an IPv4 frame and sends it on interface <paramref name="via"/>.</summary>
+    internal void TransmitIpv4(NetworkInterface via, MacAddress destination, Span<byte> frame, Instant now)
     {
-        new EthernetRepr(destination, Options.HardwareAddress, EtherType.Ipv4).Write(frame);
-        TransmitFrame(frame, now);
+        new EthernetRepr(destination, via.HardwareAddress, EtherType.Ipv4).Write(frame);
+        TransmitFrame(frame, now, via);
     }
 
-    /// <summary>Sends a complete frame, padded to the 60-byte Ethernet minimum.</summary>
-    internal void TransmitFrame(ReadOnlySpan<byte> frame, Instant now)
+    /// <summary>Sends a complete frame on interface <paramref name="via"/> (the first by default), padded to the 60-byte Ethernet minimum.</summary>
+    internal void TransmitFrame(ReadOnlySpan<byte> frame, Instant now, NetworkInterface? via = null)
     {
         if (frame.Length < EthernetFrame.MinimumLength)
         {
@@ -127,7 +163,7 @@ public sealed class NetStack : INetworkNode
         var note = frame.Length > 13 && frame[12] == 0x08 && frame[13] == 0x06 ? default : SendNote; // ARP never carries a segment's note
         Trace?.Write(new FrameSent(now, frame.ToArray(), note));
         TransmitNote = note;
-        sink.Transmit(frame);
+        (via ?? Primary).Sink.Transmit(frame);
         TransmitNote = default;
     }
 }

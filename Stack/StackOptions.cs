@@ -26,21 +26,34 @@ public sealed record StackOptions
     /// <summary>Secret key for RFC 6056 port selection (and, later, RFC 6528 ISNs); the host draws it at random.</summary>
     public byte[] Secret { get; init; } = [];
     public Tcp.TcpOptions Tcp { get; init; } = new();
+    /// <summary>
+    /// Forward datagrams between interfaces (RFC 1812, docs/routing.md); off, as a host is
+    /// (RFC 1122 3.3.4.2, Linux ip_forward = 0): a datagram for another address is dropped (Ipv4NotForUs).
+    /// </summary>
+    public bool Forwarding { get; init; }
+    /// <summary>Name of the first interface in traces and listings.</summary>
+    public string InterfaceName { get; init; } = "if0";
     /// <summary>IPv4 reassembly limits (docs/ipv4.md).</summary>
     public Ip.Reassembly.ReassemblyOptions Reassembly { get; init; } = new();
 
     public const int MinimumMtu = 68; // RFC 791: every host must handle 68-byte datagrams
     public const int MaximumMtu = 65535 - EthernetFrame.HeaderLength;
 
+    /// <summary>A unicast MAC and an address that can be an interface's (shared with <see cref="InterfaceOptions"/>).</summary>
+    internal static void ValidateLink(MacAddress hardwareAddress, Ipv4Cidr address)
+    {
+        if (!hardwareAddress.IsUnicast || hardwareAddress == MacAddress.Zero) throw new ArgumentException($"{hardwareAddress} is not a unicast MAC address", nameof(HardwareAddress));
+        var a = address.Address;
+        if (a.IsUnspecified || a.IsMulticast || a.IsLimitedBroadcast || a.IsReserved || a.IsLoopback)
+            throw new ArgumentException($"{a} cannot be an interface address", nameof(Address));
+        if (address.PrefixLength < 31 && (a == address.Network || a == address.SubnetBroadcast))
+            throw new ArgumentException($"{a} is the network or broadcast address of {address.Network}/{address.PrefixLength}", nameof(Address));
+    }
+
     public void Validate()
     {
         if (Mtu < MinimumMtu || Mtu > MaximumMtu) throw new ArgumentOutOfRangeException(nameof(Mtu), Mtu, $"MTU must be between {MinimumMtu} and {MaximumMtu}");
-        if (!HardwareAddress.IsUnicast || HardwareAddress == MacAddress.Zero) throw new ArgumentException($"{HardwareAddress} is not a unicast MAC address", nameof(HardwareAddress));
-        var a = Address.Address;
-        if (a.IsUnspecified || a.IsMulticast || a.IsLimitedBroadcast || a.IsReserved || a.IsLoopback)
-            throw new ArgumentException($"{a} cannot be an interface address", nameof(Address));
-        if (Address.PrefixLength < 31 && (a == Address.Network || a == Address.SubnetBroadcast))
-            throw new ArgumentException($"{a} is the network or broadcast address of {Address.Network}/{Address.PrefixLength}", nameof(Address));
+        ValidateLink(HardwareAddress, Address);
         if (EphemeralPortFirst == 0 || EphemeralPortLast < EphemeralPortFirst) throw new ArgumentException($"ephemeral port range {EphemeralPortFirst}-{EphemeralPortLast} is empty or includes port 0");
         if (Arp is null) throw new ArgumentNullException(nameof(Arp));
         Arp.Validate();

@@ -29,10 +29,13 @@ public sealed class VirtualWire
     /// <summary>Sees every frame as it is put on the wire (before faults), e.g. to write a pcap.</summary>
     public Action<ReadOnlySpan<byte>, Instant>? Capture { get; set; }
 
-    /// <summary>A new port on the wire: give it to the node as its frame sink, then <see cref="Port.Connect"/> the node.</summary>
-    public Port CreatePort(string name)
+    /// <summary>
+    /// A new port on the wire: give it to the node as its frame sink, then <see cref="Port.Connect"/> the node.
+    /// Ports hear each other only within one <paramref name="segment"/> (a link of its own on the same clock: routing tests).
+    /// </summary>
+    public Port CreatePort(string name, int segment = 0)
     {
-        var port = new Port(this, name);
+        var port = new Port(this, name, segment);
         ports.Add(port);
         return port;
     }
@@ -81,7 +84,7 @@ public sealed class VirtualWire
         Capture?.Invoke(frame, Now);
         foreach (var to in ports)
         {
-            if (to == from) continue;
+            if (to == from || to.Segment != from.Segment) continue;
             if (Chance(Faults.Drop)) { Statistics.Dropped++; continue; }
             Schedule(to, frame);
             if (Chance(Faults.Duplicate)) { Statistics.Duplicated++; Schedule(to, frame); }
@@ -111,8 +114,10 @@ public sealed class VirtualWire
     public sealed class Port : IFrameSink
     {
         private readonly VirtualWire wire;
-        internal Port(VirtualWire wire, string name) { this.wire = wire; Name = name; }
+        internal Port(VirtualWire wire, string name, int segment) { this.wire = wire; Name = name; Segment = segment; }
         public string Name { get; }
+        /// <summary>The link this port is on; frames reach only ports of the same segment.</summary>
+        public int Segment { get; }
         public INetworkNode? Node { get; private set; }
         public void Connect(INetworkNode node) => Node = node;
         public void Transmit(ReadOnlySpan<byte> frame) => wire.Transmit(this, frame);

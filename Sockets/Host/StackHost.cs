@@ -10,7 +10,7 @@ namespace UserStack.Sockets.Host;
 /// <see cref="Gate"/>: by the device's reader thread for each frame, by the timer thread when a
 /// deadline comes, and (later) by socket calls from application threads.
 /// </summary>
-public sealed class StackHost : IDisposable
+public sealed partial class StackHost : IDisposable
 {
     private readonly IFrameDevice device;
     private readonly IHostClock clock;
@@ -51,6 +51,7 @@ public sealed class StackHost : IDisposable
         }
         if (device is IFrameBatchDevice batching) batching.Start(OnBatch);
         else device.Start(OnFrame);
+        StartLinks();
     }
 
     /// <summary>
@@ -208,18 +209,18 @@ public sealed class StackHost : IDisposable
     /// </summary>
     private void OnBatch(in FrameBatch batch)
     {
-        if (Capture is { } capture)
-        {
-            var at = DateTime.UtcNow;
-            for (int i = 0; i < batch.Count; i++) capture.Write(batch[i], at);
-        }
         lock (Gate)
         {
             var now = clock.Now;
+            var capture = Capture;
+            var at = capture is null ? default : DateTime.UtcNow;
             for (int i = 0; i < batch.Count; i++)
             {
+                // As OnFrame: the capture (a queue copy, no I/O here) holds each frame until its fate is known.
+                capture?.BeginReceived(batch[i], at);
                 try { Stack.Receive(batch[i], now); }
                 catch (Exception e) { Fault(e); }
+                capture?.EndReceived(Stack.ReceiveFate);
             }
             Reschedule();
         }
@@ -260,6 +261,7 @@ public sealed class StackHost : IDisposable
         if (stopping) return;
         stopping = true;
         device.Dispose();
+        DisposeLinks();
         timerWake.Set();
         timerThread?.Join();
         timerWake.Dispose();

@@ -22,6 +22,7 @@ public enum Counter : byte
     Ipv4FragmentsSent,
     Ipv4FragmentsReceived,
     Ipv4Reassembled,
+    Ipv4Forwarded,
 
     IcmpReceived,
     IcmpEchoRequestsReceived,

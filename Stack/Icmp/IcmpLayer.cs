@@ -12,12 +12,16 @@ namespace UserStack.Icmp;
 /// </summary>
 public sealed class IcmpLayer : IIpProtocolHandler
 {
+    /// <summary>Destination unreachable code 0, "net unreachable" (RFC 792): a router has no route (RFC 1812 5.2.7.1).</summary>
+    public const byte NetUnreachable = 0;
     public const byte ProtocolUnreachable = 2;
     public const byte PortUnreachable = 3;
     /// <summary>Destination unreachable code 4, "fragmentation needed and DF set" (RFC 792, RFC 1191 4: with the next-hop MTU).</summary>
     public const byte FragmentationNeeded = 4;
     /// <summary>Time exceeded code 1, "fragment reassembly time exceeded" (RFC 792).</summary>
     public const byte FragmentReassemblyTimeExceeded = 1;
+    /// <summary>Time exceeded code 0, "time to live exceeded in transit" (RFC 792, RFC 1812 5.3.1).</summary>
+    public const byte TimeToLiveExceeded = 0;
     /// <summary>RFC 1812 4.3.2.3: an error carries as much of the original as fits in 576 bytes.</summary>
     private const int MaximumErrorDatagram = 576;
 
@@ -52,7 +56,7 @@ public sealed class IcmpLayer : IIpProtocolHandler
             case IcmpType.DestinationUnreachable or IcmpType.TimeExceeded or IcmpType.ParameterProblem:
                 stack.Counters.Increment(Counter.IcmpOtherReceived);
                 // RFC 1122 3.2.2: pass the error to the transport that sent the quoted datagram.
-                if (QuotedDatagram.TryRead(icmp.Payload, out var quoted) && quoted.Source == stack.Ipv4.Address)
+                if (QuotedDatagram.TryRead(icmp.Payload, out var quoted) && stack.Ipv4.IsLocal(quoted.Source))
                 {
                     int nextHopMtu = icmp.Type == IcmpType.DestinationUnreachable && icmp.Code == FragmentationNeeded ? (int)(icmp.RestOfHeader & 0xFFFF) : 0;
                     errorHandlers[(int)quoted.Protocol]?.ReceiveError(icmp.Type, icmp.Code, nextHopMtu, quoted, now);
@@ -100,11 +104,13 @@ public sealed class IcmpLayer : IIpProtocolHandler
         if (original.Protocol == IpProtocol.Icmp && IsError(original.Payload)) return false;
         if (!errorLimiter.TryTake(now)) return false;
 
-        int quoted = Math.Min(original.Bytes.Length, Math.Min(MaximumErrorDatagram, stack.Ipv4.Mtu) - Ipv4Packet.MinimumHeaderLength - IcmpPacket.HeaderLength);
+        // From the address of the link back to the source (Linux's route source; on a router, usually the arrival link's).
+        var source = stack.Ipv4.SourceFor(original.Source);
+        int quoted = Math.Min(original.Bytes.Length, Math.Min(MaximumErrorDatagram, stack.Ipv4.MtuFor(original.Source)) - Ipv4Packet.MinimumHeaderLength - IcmpPacket.HeaderLength);
         var buffer = stack.Ipv4.PayloadBuffer;
         original.Bytes[..quoted].CopyTo(buffer[IcmpPacket.HeaderLength..]);
         new IcmpRepr(type, code, restOfHeader, quoted).Write(buffer);
-        if (!stack.Ipv4.Send(stack.Ipv4.Address, original.Source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, now)) return false;
+        if (!stack.Ipv4.Send(source, original.Source, IpProtocol.Icmp, IcmpPacket.HeaderLength + quoted, now)) return false;
         stack.Counters.Increment(Counter.IcmpErrorsSent);
         return true;
     }

@@ -7,8 +7,8 @@ namespace UserStack.Ip;
 /// <summary>Datagrams whose header the caller built (raw sockets with IP_HDRINCL), sent as they are.</summary>
 public sealed partial class Ipv4Layer
 {
-    /// <summary>Where a whole caller-built datagram, header included, is written before <see cref="SendBuilt"/>; at most the MTU.</summary>
-    public Span<byte> DatagramBuffer => transmit.AsSpan(EthernetFrame.HeaderLength, Mtu);
+    /// <summary>Where a whole caller-built datagram, header included, is written before <see cref="SendBuilt"/>; the caller keeps it within the MTU of its link (<see cref="MtuFor"/>).</summary>
+    public Span<byte> DatagramBuffer => transmit.AsSpan(EthernetFrame.HeaderLength, MaximumDatagram);
 
     /// <summary>The next identification of ours, never 0: for a caller-built header that left it 0 (Linux ip_select_ident).</summary>
     public ushort TakeIdentification()
@@ -28,16 +28,16 @@ public sealed partial class Ipv4Layer
         if (IsBroadcast(destination))
         {
             stack.Counters.Increment(Counter.Ipv4Sent);
-            stack.TransmitIpv4(MacAddress.Broadcast, frame, now);
+            stack.TransmitIpv4(BroadcastLink(destination), MacAddress.Broadcast, frame, now);
             return true;
         }
-        if (destination.IsMulticast || destination == Address || !stack.Routes.TryGetNextHop(destination, out var nextHop))
+        if (destination.IsMulticast || IsLocal(destination) || !stack.Routes.TryLookup(destination, out var hop))
         {
             stack.Drop(DropReason.Ipv4NoRoute, now);
             return false;
         }
         stack.Counters.Increment(Counter.Ipv4Sent);
-        stack.Arp.SendTo(nextHop, frame, now);
+        hop.Interface.Arp.SendTo(hop.Address, frame, now);
         return true;
     }
 }

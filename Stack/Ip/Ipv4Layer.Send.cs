@@ -11,7 +11,7 @@ public sealed partial class Ipv4Layer
     private const int FrameHeaders = EthernetFrame.HeaderLength + Ipv4Packet.MinimumHeaderLength;
 
     private readonly byte[] transmit;
-    private readonly byte[] fragmentFrame;
+    private byte[] fragmentFrame;
     private readonly byte[] copiedOptions = new byte[Ipv4Packet.MaximumHeaderLength - Ipv4Packet.MinimumHeaderLength];
     private ushort nextIdentification;
 
@@ -33,29 +33,30 @@ public sealed partial class Ipv4Layer
     {
         int headerLength = Ipv4Packet.MinimumHeaderLength + Ipv4Options.PaddedLength(options.Length);
         int total = headerLength + payloadLength;
-        if (total > MaximumDatagram || headerLength > Ipv4Packet.MaximumHeaderLength || (total > Mtu && pathMtu == PathMtuDiscovery.Do))
-        {
-            stack.Drop(DropReason.Ipv4TooBig, now);
-            return false;
-        }
         bool broadcast = IsBroadcast(destination);
-        var nextHop = destination;
-        if (!broadcast && (destination.IsMulticast || destination == Address || !stack.Routes.TryGetNextHop(destination, out nextHop)))
+        NextHop hop = broadcast ? new NextHop(destination, BroadcastLink(destination)) : default;
+        if (!broadcast && (destination.IsMulticast || IsLocal(destination) || !stack.Routes.TryLookup(destination, out hop)))
         {
             stack.Drop(DropReason.Ipv4NoRoute, now);
+            return false;
+        }
+        int mtu = hop.Interface.Mtu;
+        if (total > MaximumDatagram || headerLength > Ipv4Packet.MaximumHeaderLength || (total > mtu && pathMtu == PathMtuDiscovery.Do))
+        {
+            stack.Drop(DropReason.Ipv4TooBig, now);
             return false;
         }
         stack.Counters.Increment(Counter.Ipv4Sent);
         ushort identification = nextIdentification++;
 
-        if (total <= Mtu)
+        if (total <= mtu)
         {
             // Linux's IP_PMTUDISC_WANT: DF on whatever fits the path.
             var flags = pathMtu == PathMtuDiscovery.Dont ? Ipv4Flags.None : Ipv4Flags.DontFragment;
             if (!options.IsEmpty) transmit.AsSpan(FrameHeaders, payloadLength).CopyTo(transmit.AsSpan(EthernetFrame.HeaderLength + headerLength));
             new Ipv4Repr(source, destination, protocol, payloadLength, timeToLive, identification, flags, 0, typeOfService)
                 .Write(transmit.AsSpan(EthernetFrame.HeaderLength), options);
-            Transmit(transmit.AsSpan(0, EthernetFrame.HeaderLength + total), broadcast, nextHop, now);
+            Transmit(transmit.AsSpan(0, EthernetFrame.HeaderLength + total), broadcast, hop, now);
             return true;
         }
 
@@ -66,21 +67,28 @@ public sealed partial class Ipv4Layer
         {
             var fragmentOptions = offset == 0 ? options : copiedOptions.AsSpan(0, copied);
             int fragmentHeader = Ipv4Packet.MinimumHeaderLength + Ipv4Options.PaddedLength(fragmentOptions.Length);
-            int length = Math.Min((Mtu - fragmentHeader) & ~7, payloadLength - offset);
+            int length = Math.Min((mtu - fragmentHeader) & ~7, payloadLength - offset);
             bool more = offset + length < payloadLength;
             transmit.AsSpan(FrameHeaders + offset, length).CopyTo(fragmentFrame.AsSpan(EthernetFrame.HeaderLength + fragmentHeader));
             new Ipv4Repr(source, destination, protocol, length, timeToLive, identification, more ? Ipv4Flags.MoreFragments : Ipv4Flags.None, offset, typeOfService)
                 .Write(fragmentFrame.AsSpan(EthernetFrame.HeaderLength), fragmentOptions);
             stack.Counters.Increment(Counter.Ipv4FragmentsSent);
-            Transmit(fragmentFrame.AsSpan(0, EthernetFrame.HeaderLength + fragmentHeader + length), broadcast, nextHop, now);
+            Transmit(fragmentFrame.AsSpan(0, EthernetFrame.HeaderLength + fragmentHeader + length), broadcast, hop, now);
             offset += length;
         }
         return true;
     }
 
-    private void Transmit(Span<byte> frame, bool broadcast, Ipv4Address nextHop, Instant now)
+    private void Transmit(Span<byte> frame, bool broadcast, NextHop hop, Instant now)
     {
-        if (broadcast) stack.TransmitIpv4(MacAddress.Broadcast, frame, now);
-        else stack.Arp.SendTo(nextHop, frame, now);
+        if (broadcast) stack.TransmitIpv4(hop.Interface, MacAddress.Broadcast, frame, now);
+        else hop.Interface.Arp.SendTo(hop.Address, frame, now);
+    }
+
+    /// <summary>The link a broadcast leaves by: the one whose directed broadcast it is; the limited broadcast by the first.</summary>
+    private NetworkInterface BroadcastLink(Ipv4Address destination)
+    {
+        foreach (var link in stack.Interfaces) if (link.IsDirectedBroadcast(destination)) return link;
+        return stack.Primary;
     }
 }

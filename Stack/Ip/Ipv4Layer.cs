@@ -22,6 +22,7 @@ public sealed partial class Ipv4Layer
         // each fragment is assembled in the MTU-sized frame buffer.
         transmit = new byte[EthernetFrame.HeaderLength + Ipv4Packet.MaximumHeaderLength + MaximumDatagram];
         fragmentFrame = new byte[EthernetFrame.HeaderLength + stack.Options.Mtu];
+        forwardFrame = new byte[EthernetFrame.HeaderLength + stack.Options.Mtu];
         nextIdentification = stack.Options.InitialIdentification;
         Reassembler = new Reassembler(stack.Options.Reassembly);
     }
@@ -29,24 +30,61 @@ public sealed partial class Ipv4Layer
     /// <summary>Datagrams being put back together from their fragments (RFC 791 3.2, RFC 815).</summary>
     public Reassembler Reassembler { get; }
 
-    public Ipv4Address Address => stack.Options.Address.Address;
-    public int Mtu => stack.Options.Mtu;
+    /// <summary>The first interface's address (a one-interface stack's only one).</summary>
+    public Ipv4Address Address => stack.Primary.Address.Address;
+    /// <summary>The first interface's MTU; <see cref="MtuFor"/> gives the one of the link towards a destination.</summary>
+    public int Mtu => stack.Primary.Mtu;
 
     /// <summary>Registers the handler of one IP protocol number.</summary>
     public void Register(IpProtocol protocol, IIpProtocolHandler handler) => handlers[(int)protocol] = handler;
 
-    /// <summary>Limited broadcast or our subnet's directed broadcast (RFC 1122 3.2.1.3).</summary>
-    public bool IsBroadcast(Ipv4Address a) => a.IsLimitedBroadcast || (stack.Options.Address.PrefixLength < 31 && a == stack.Options.Address.SubnetBroadcast);
+    /// <summary>An address of one of our interfaces: a datagram to it is ours whichever link it came by (RFC 1122 3.3.4.2, Linux's weak host model).</summary>
+    public bool IsLocal(Ipv4Address a)
+    {
+        foreach (var link in stack.Interfaces) if (link.Address.Address == a) return true;
+        return false;
+    }
+
+    /// <summary>Limited broadcast or the directed broadcast of one of our subnets (RFC 1122 3.2.1.3).</summary>
+    public bool IsBroadcast(Ipv4Address a)
+    {
+        if (a.IsLimitedBroadcast) return true;
+        foreach (var link in stack.Interfaces) if (link.IsDirectedBroadcast(a)) return true;
+        return false;
+    }
+
+    /// <summary>The source for a datagram of ours to <paramref name="destination"/>: the address of the interface its route leaves by (Linux's preferred source), else the first one's.</summary>
+    public Ipv4Address SourceFor(Ipv4Address destination) =>
+        stack.Routes.TryLookup(destination, out var hop) ? hop.Interface.Address.Address : Address;
+
+    /// <summary>The MTU of the link a datagram to <paramref name="destination"/> leaves by (the first interface's when no route holds it).</summary>
+    public int MtuFor(Ipv4Address destination) =>
+        stack.Routes.TryLookup(destination, out var hop) ? hop.Interface.Mtu : Mtu;
+
+    /// <summary>A new interface may have a larger MTU: the per-fragment frame buffers grow to it.</summary>
+    internal void LinkAdded(NetworkInterface link)
+    {
+        if (EthernetFrame.HeaderLength + link.Mtu <= fragmentFrame.Length) return;
+        fragmentFrame = new byte[EthernetFrame.HeaderLength + link.Mtu];
+        forwardFrame = new byte[EthernetFrame.HeaderLength + link.Mtu];
+    }
 
     // RFC 1122 3.2.1.3: a source that is broadcast, multicast, class E or loopback is martian.
-    private bool IsValidSource(Ipv4Address a) => !(a.IsUnspecified || a.IsMulticast || a.IsReserved || a.IsLoopback || IsBroadcast(a) || a == Address);
+    private bool IsValidSource(Ipv4Address a) => !(a.IsUnspecified || a.IsMulticast || a.IsReserved || a.IsLoopback || IsBroadcast(a) || IsLocal(a));
 
-    internal void Receive(ReadOnlySpan<byte> bytes, Instant now)
+    /// <summary>A datagram from interface <paramref name="arrival"/>; <paramref name="linkBroadcast"/> when its frame went to the Ethernet broadcast address.</summary>
+    internal void Receive(ReadOnlySpan<byte> bytes, NetworkInterface arrival, bool linkBroadcast, Instant now)
     {
         if (!Ipv4Packet.TryRead(bytes, out var packet, out var why)) { stack.Drop(why, now); return; }
         stack.Counters.Increment(Counter.Ipv4Received);
         var destination = packet.Destination;
-        if (destination != Address && !IsBroadcast(destination)) { stack.Drop(DropReason.Ipv4NotForUs, now); return; }
+        if (!IsLocal(destination) && !IsBroadcast(destination))
+        {
+            // RFC 1122 3.3.4.2 / RFC 1812 5.2.3: a host drops what is not for it; a router forwards it.
+            if (stack.Options.Forwarding) Forward(packet, linkBroadcast, now);
+            else stack.Drop(DropReason.Ipv4NotForUs, now);
+            return;
+        }
         if (!IsValidSource(packet.Source)) { stack.Drop(DropReason.Ipv4BadSource, now); return; }
         if (packet.IsFragment) { Reassemble(packet, now); return; }
         Deliver(packet, now);

@@ -27,6 +27,8 @@ public sealed class ArpEntry(Ipv4Address address)
     public int RequestsSent { get; internal set; }
     /// <summary>Frames waiting for this entry to resolve, in pooled arrays.</summary>
     internal Queue<PendingFrame> Pending { get; } = new();
+    /// <summary>Bytes of the frames in <see cref="Pending"/> (capped by ArpOptions.MaxPendingBytesPerDestination).</summary>
+    internal int PendingBytes { get; set; }
 
     public override string ToString() => $"{ProtocolAddress} {(State == ArpState.Incomplete ? "(incomplete)" : HardwareAddress.ToString())} {State}";
 }

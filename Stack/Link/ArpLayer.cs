@@ -13,6 +13,7 @@ namespace UserStack.Link;
 public sealed class ArpLayer
 {
     private readonly NetStack stack;
+    private readonly NetworkInterface link;
     private readonly ArpOptions options;
     private readonly Dictionary<Ipv4Address, ArpEntry> cache = new();
     private readonly HashSet<ArpEntry> unresolved = new(); // entries created to send, still Incomplete: capped
@@ -21,9 +22,10 @@ public sealed class ArpLayer
     private Instant nextDeadline = Instant.MaxValue;
     private bool deadlineDirty;
 
-    internal ArpLayer(NetStack stack)
+    internal ArpLayer(NetStack stack, NetworkInterface link)
     {
         this.stack = stack;
+        this.link = link;
         options = stack.Options.Arp;
     }
 
@@ -37,7 +39,7 @@ public sealed class ArpLayer
     /// <summary>RFC 5227 2.3 announcement: a request for our own address so neighbours refresh their caches.</summary>
     internal void AnnounceGratuitous(Instant now)
     {
-        var ours = stack.Options.Address.Address;
+        var ours = link.Address.Address;
         Send(ArpOperation.Request, MacAddress.Broadcast, MacAddress.Zero, ours, now);
         stack.Counters.Increment(Counter.ArpGratuitousSent);
     }
@@ -51,8 +53,7 @@ public sealed class ArpLayer
 
         var senderMac = arp.SenderHardwareAddress;
         var senderIp = arp.SenderProtocolAddress;
-        var ours = stack.Options.Address.Address;
-        if (!senderMac.IsUnicast || senderMac == MacAddress.Zero || senderIp.IsMulticast || senderIp.IsLimitedBroadcast || senderIp == ours)
+        if (!senderMac.IsUnicast || senderMac == MacAddress.Zero || senderIp.IsMulticast || senderIp.IsLimitedBroadcast || stack.Ipv4.IsLocal(senderIp))
         {
             stack.Drop(DropReason.ArpInvalidSender, now);
             return;
@@ -67,7 +68,8 @@ public sealed class ArpLayer
             merged = true;
         }
 
-        if (arp.TargetProtocolAddress != ours)
+        // Any address of the stack is answered on any of its links, with this link's MAC (Linux arp_ignore = 0).
+        if (!stack.Ipv4.IsLocal(arp.TargetProtocolAddress))
         {
             if (!merged) stack.Drop(DropReason.ArpNotForUs, now);
             return;
@@ -76,7 +78,7 @@ public sealed class ArpLayer
         if (learnable && !merged) Confirm(Insert(senderIp, now), senderMac, now);
         if (operation == ArpOperation.Request)
         {
-            Send(ArpOperation.Reply, senderMac, senderMac, senderIp, now);
+            Send(ArpOperation.Reply, senderMac, senderMac, senderIp, now, arp.TargetProtocolAddress);
             stack.Counters.Increment(Counter.ArpRepliesSent);
         }
     }
@@ -108,7 +110,7 @@ public sealed class ArpLayer
 
         // Lifetime over but still in use: keep sending while we poll it (RFC 1122 2.3.2.1).
         if (entry.State == ArpState.Reachable && now >= entry.Deadline) StartProbing(entry, now);
-        stack.TransmitIpv4(entry.HardwareAddress, frameBytes, now);
+        stack.TransmitIpv4(link, entry.HardwareAddress, frameBytes, now);
     }
 
     internal Instant NextDeadline
@@ -182,10 +184,11 @@ public sealed class ArpLayer
         stack.Counters.Increment(Counter.ArpCacheUpdates);
         Trace(entry, now);
         unresolved.Remove(entry);
+        entry.PendingBytes = 0;
         while (entry.Pending.TryDequeue(out var frame))
         {
             pendingFrames--;
-            stack.TransmitIpv4(mac, frame.Buffer.AsSpan(0, frame.Length), now);
+            stack.TransmitIpv4(link, mac, frame.Buffer.AsSpan(0, frame.Length), now);
             ArrayPool<byte>.Shared.Return(frame.Buffer);
         }
     }
@@ -208,6 +211,7 @@ public sealed class ArpLayer
         cache.Remove(entry.ProtocolAddress);
         unresolved.Remove(entry);
         deadlineDirty = true;
+        entry.PendingBytes = 0;
         while (entry.Pending.TryDequeue(out var frame))
         {
             pendingFrames--;
@@ -219,34 +223,40 @@ public sealed class ArpLayer
 
     private void Enqueue(ArpEntry entry, ReadOnlySpan<byte> frameBytes, Instant now)
     {
-        if (entry.Pending.Count >= options.MaxPendingPerDestination)
+        // Per destination, a byte budget like Linux's unres_qlen_bytes: the oldest go until the new
+        // frame fits; the latest is kept even alone over budget (RFC 1122 2.3.2.2: "SHOULD save at least one (the latest)").
+        while (entry.Pending.Count > 0 && entry.PendingBytes + frameBytes.Length > options.MaxPendingBytesPerDestination)
+            DropOldest(entry, now);
+        if (pendingFrames >= options.MaxPendingTotal)
         {
-            // Keep the latest packets (RFC 1122 2.3.2.2: "SHOULD save at least one (the latest)").
-            ArrayPool<byte>.Shared.Return(entry.Pending.Dequeue().Buffer);
-            pendingFrames--;
-            stack.Drop(DropReason.ArpQueueOverflow, now);
+            // All queues together are full: a destination with frames waiting swaps its oldest for this one; one without gets none.
+            if (entry.Pending.Count == 0) { stack.Drop(DropReason.ArpQueueOverflow, now); return; }
+            DropOldest(entry, now);
         }
-        else if (pendingFrames >= options.MaxPendingTotal && entry.Pending.Count > 0)
-        {
-            // All queues together are full: this destination keeps only its latest packet.
-            ArrayPool<byte>.Shared.Return(entry.Pending.Dequeue().Buffer);
-            pendingFrames--;
-            stack.Drop(DropReason.ArpQueueOverflow, now);
-        }
-        else if (pendingFrames >= options.MaxPendingTotal) { stack.Drop(DropReason.ArpQueueOverflow, now); return; }
         var copy = ArrayPool<byte>.Shared.Rent(frameBytes.Length);
         frameBytes.CopyTo(copy);
         entry.Pending.Enqueue(new PendingFrame(copy, frameBytes.Length));
+        entry.PendingBytes += frameBytes.Length;
         pendingFrames++;
         stack.Counters.Increment(Counter.ArpPacketsQueued);
     }
 
-    private void Send(ArpOperation operation, MacAddress to, MacAddress targetMac, Ipv4Address targetIp, Instant now)
+    private void DropOldest(ArpEntry entry, Instant now)
     {
-        var ourMac = stack.Options.HardwareAddress;
+        var oldest = entry.Pending.Dequeue();
+        entry.PendingBytes -= oldest.Length;
+        pendingFrames--;
+        ArrayPool<byte>.Shared.Return(oldest.Buffer);
+        stack.Drop(DropReason.ArpQueueOverflow, now);
+    }
+
+    /// <summary>An ARP packet from this link, its sender address <paramref name="sender"/> (the link's own by default).</summary>
+    private void Send(ArpOperation operation, MacAddress to, MacAddress targetMac, Ipv4Address targetIp, Instant now, Ipv4Address? sender = null)
+    {
+        var ourMac = link.HardwareAddress;
         new EthernetRepr(to, ourMac, EtherType.Arp).Write(frame);
-        new ArpRepr(operation, ourMac, stack.Options.Address.Address, targetMac, targetIp).Write(frame.AsSpan(EthernetFrame.HeaderLength));
-        stack.TransmitFrame(frame.AsSpan(0, EthernetFrame.HeaderLength + ArpPacket.Length), now);
+        new ArpRepr(operation, ourMac, sender ?? link.Address.Address, targetMac, targetIp).Write(frame.AsSpan(EthernetFrame.HeaderLength));
+        stack.TransmitFrame(frame.AsSpan(0, EthernetFrame.HeaderLength + ArpPacket.Length), now, link);
     }
 
     private void Trace(ArpEntry entry, Instant now) =>

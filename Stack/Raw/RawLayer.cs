@@ -26,7 +26,7 @@ public sealed class RawLayer
     public Errno Bind(RawSocket socket, Ipv4Address address)
     {
         if (socket.IsClosed) return Errno.EBADF;
-        if (!address.IsUnspecified && address != stack.Ipv4.Address) return Errno.EADDRNOTAVAIL;
+        if (!address.IsUnspecified && !stack.Ipv4.IsLocal(address)) return Errno.EADDRNOTAVAIL;
         socket.LocalAddress = address;
         return Errno.Ok;
     }
@@ -52,7 +52,7 @@ public sealed class RawLayer
         if (payload.Length > socket.SendBufferSize || Ipv4Packet.MinimumHeaderLength + payload.Length > Ip.Ipv4Layer.MaximumDatagram) return Errno.EMSGSIZE;
         if (stack.Ipv4.IsBroadcast(d) && !socket.Broadcast) return Errno.EACCES;
         payload.CopyTo(stack.Ipv4.PayloadBuffer);
-        var source = socket.LocalAddress.IsUnspecified ? stack.Ipv4.Address : socket.LocalAddress;
+        var source = socket.LocalAddress.IsUnspecified ? stack.Ipv4.SourceFor(d) : socket.LocalAddress;
         if (!stack.Ipv4.Send(source, d, socket.Protocol, payload.Length, now, socket.TypeOfService, socket.TimeToLive, Ip.PathMtuDiscovery.Want)) return Errno.ENETUNREACH;
         stack.Counters.Increment(Counter.RawSent);
         return Errno.Ok;
@@ -72,23 +72,23 @@ public sealed class RawLayer
         var destination = to ?? socket.RemoteAddress;
         if (destination is not { } d) return Errno.EDESTADDRREQ;
         if (stack.Ipv4.IsBroadcast(d) && !socket.Broadcast) return Errno.EACCES;
-        if (packet.Length > stack.Ipv4.Mtu) return Errno.EMSGSIZE; // never fragmented
+        if (packet.Length > stack.Ipv4.MtuFor(d)) return Errno.EMSGSIZE; // never fragmented
         if (packet.Length < Ipv4Packet.MinimumHeaderLength) return Errno.EINVAL;
         int headerLength = (packet[0] & 0xf) * 4;
         if (headerLength < Ipv4Packet.MinimumHeaderLength || headerLength > packet.Length) return Errno.EINVAL;
         var datagram = stack.Ipv4.DatagramBuffer[..packet.Length];
         packet.CopyTo(datagram);
-        FillHeader(socket, datagram, headerLength);
+        FillHeader(socket, datagram, headerLength, d);
         if (!stack.Ipv4.SendBuilt(packet.Length, d, now)) return Errno.ENETUNREACH;
         stack.Counters.Increment(Counter.RawSent);
         return Errno.Ok;
     }
 
     // man 7 raw, IP_HDRINCL: source and packet ID filled in when zero, checksum and total length always.
-    private void FillHeader(RawSocket socket, Span<byte> datagram, int headerLength)
+    private void FillHeader(RawSocket socket, Span<byte> datagram, int headerLength, Ipv4Address destination)
     {
         if (Ipv4Address.Read(datagram[12..]).IsUnspecified)
-            (socket.LocalAddress.IsUnspecified ? stack.Ipv4.Address : socket.LocalAddress).Write(datagram[12..]);
+            (socket.LocalAddress.IsUnspecified ? stack.Ipv4.SourceFor(destination) : socket.LocalAddress).Write(datagram[12..]);
         BinaryPrimitives.WriteUInt16BigEndian(datagram[2..], (ushort)datagram.Length);
         bool dontFragment = (datagram[6] & 0x40) != 0;
         if (BinaryPrimitives.ReadUInt16BigEndian(datagram[4..]) == 0 && !dontFragment)

@@ -13,7 +13,7 @@ public sealed partial class TcpConnection
     private int pathMtu;
 
     /// <summary>RFC 1191: the path MTU, the link's until a "fragmentation needed" lowers it.</summary>
-    public int PathMtu => pathMtu == 0 ? layer.OurMss + 40 : pathMtu;
+    public int PathMtu => pathMtu == 0 ? layer.MssFor(Remote) + 40 : pathMtu;
     /// <summary>The most a segment may carry on the path (no IP options: 40 bytes of headers).</summary>
     internal int PathMss => PathMtu - 40;
     /// <summary>The last ICMP error that did not end the connection (Linux's sk_err_soft): SO_ERROR reports it, and a timeout does.</summary>

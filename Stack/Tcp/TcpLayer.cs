@@ -36,13 +36,16 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     internal Counters Counters => stack.Counters;
     /// <summary>Our MSS: the MTU less the IPv4 and TCP headers (RFC 9293 3.7.1).</summary>
     public int OurMss => stack.Ipv4.Mtu - Ipv4Packet.MinimumHeaderLength - TcpSegment.MinimumHeaderLength;
+    /// <summary>Our MSS towards <paramref name="remote"/>: the MTU of the link its route leaves by, less 40 (the first link's while unconnected).</summary>
+    internal int MssFor(Endpoint? remote) =>
+        (remote is { } r ? stack.Ipv4.MtuFor(r.Address) : stack.Ipv4.Mtu) - Ipv4Packet.MinimumHeaderLength - TcpSegment.MinimumHeaderLength;
 
     public TcpConnection Open() => new(this, Options);
 
     public Errno Bind(TcpConnection c, Endpoint local)
     {
         if (c.InTable) return Errno.EINVAL;
-        if (!local.Address.IsUnspecified && local.Address != stack.Ipv4.Address) return Errno.EADDRNOTAVAIL;
+        if (!local.Address.IsUnspecified && !stack.Ipv4.IsLocal(local.Address)) return Errno.EADDRNOTAVAIL;
         var e = Table.Choose(local, c.ReuseAddress, null, out var chosen);
         if (e != Errno.Ok) return e;
         c.Local = chosen;
@@ -304,7 +307,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
 
     private void Transmit(in TcpRepr repr, Ipv4Address source, Ipv4Address destination, Instant now, byte typeOfService = 0, byte timeToLive = Ipv4Repr.DefaultTimeToLive, PathMtuDiscovery pathMtu = PathMtuDiscovery.Do)
     {
-        if (source.IsUnspecified) source = stack.Ipv4.Address;
+        if (source.IsUnspecified) source = stack.Ipv4.SourceFor(destination);
         repr.Write(stack.Ipv4.PayloadBuffer, source, destination);
         if (stack.Ipv4.Send(source, destination, IpProtocol.Tcp, repr.Length, now, typeOfService, timeToLive, pathMtu)) Counters.Increment(Counter.TcpSent);
     }

@@ -31,7 +31,7 @@ public sealed class UdpLayer : IIpProtocolHandler, IIcmpErrorHandler
     {
         if (socket.IsClosed) return Errno.EBADF;
         if (socket.IsBound) return Errno.EINVAL;
-        if (!local.Address.IsUnspecified && local.Address != stack.Ipv4.Address) return Errno.EADDRNOTAVAIL;
+        if (!local.Address.IsUnspecified && !stack.Ipv4.IsLocal(local.Address)) return Errno.EADDRNOTAVAIL;
         var error = Table.Choose(local, socket.ReuseAddress, null, out var chosen);
         if (error != Errno.Ok) return error;
         socket.Local = chosen;
@@ -83,7 +83,7 @@ public sealed class UdpLayer : IIpProtocolHandler, IIcmpErrorHandler
 
         if (destination.Port == 0 || destination.Address.IsUnspecified) return Errno.EINVAL;
         if (payload.Length > UdpSocket.MaximumPayload || payload.Length > socket.SendBufferSize) return Errno.EMSGSIZE;
-        if (socket.PathMtuDiscovery == PathMtuDiscovery.Do && Ipv4Packet.MinimumHeaderLength + UdpDatagram.HeaderLength + payload.Length > stack.Ipv4.Mtu) return Errno.EMSGSIZE;
+        if (socket.PathMtuDiscovery == PathMtuDiscovery.Do && Ipv4Packet.MinimumHeaderLength + UdpDatagram.HeaderLength + payload.Length > stack.Ipv4.MtuFor(destination.Address)) return Errno.EMSGSIZE;
         if (stack.Ipv4.IsBroadcast(destination.Address) && !socket.Broadcast) return Errno.EACCES;
         if (!socket.IsBound)
         {
@@ -91,7 +91,7 @@ public sealed class UdpLayer : IIpProtocolHandler, IIcmpErrorHandler
             if (error != Errno.Ok) return error;
         }
 
-        var source = socket.Local.Address.IsUnspecified ? stack.Ipv4.Address : socket.Local.Address;
+        var source = socket.Local.Address.IsUnspecified ? stack.Ipv4.SourceFor(destination.Address) : socket.Local.Address;
         var buffer = stack.Ipv4.PayloadBuffer;
         payload.CopyTo(buffer[UdpDatagram.HeaderLength..]);
         new UdpRepr(socket.Local.Port, destination.Port, payload.Length).Write(buffer, source, destination.Address);

@@ -36,6 +36,9 @@ public enum DropReason : byte
     Ipv4UnknownProtocol,
     Ipv4NoRoute,
     Ipv4TooBig,
+    // Forwarding (RFC 1812 5.3; docs/routing.md)
+    Ipv4TimeToLiveExceeded,
+    Ipv4NotForwardable,
 
     // IPv4 reassembly (RFC 791 3.2, RFC 815; policy in docs/ipv4.md)
     Ipv4ReassemblyTimeout,

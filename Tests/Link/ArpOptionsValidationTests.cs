@@ -14,14 +14,14 @@ public class ArpOptionsValidationTests
     private static StackOptions With(ArpOptions arp) => Frames.Options() with { Arp = arp };
 
     [TestCase(nameof(ArpOptions.Capacity))]
-    [TestCase(nameof(ArpOptions.MaxPendingPerDestination))]
+    [TestCase(nameof(ArpOptions.MaxPendingBytesPerDestination))]
     [TestCase(nameof(ArpOptions.MaxRequests))]
     public void Zero_is_refused_with_the_setting_named(string setting)
     {
         var arp = setting switch
         {
             nameof(ArpOptions.Capacity) => new ArpOptions { Capacity = 0 },
-            nameof(ArpOptions.MaxPendingPerDestination) => new ArpOptions { MaxPendingPerDestination = 0 },
+            nameof(ArpOptions.MaxPendingBytesPerDestination) => new ArpOptions { MaxPendingBytesPerDestination = 0 },
             _ => new ArpOptions { MaxRequests = 0 },
         };
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new StackUnderTest(With(arp)));
@@ -45,7 +45,7 @@ public class ArpOptionsValidationTests
     [Test]
     public void The_smallest_cache_and_queue_work()
     {
-        var s = new StackUnderTest(With(new ArpOptions { Capacity = 1, MaxPendingPerDestination = 1 }));
+        var s = new StackUnderTest(With(new ArpOptions { Capacity = 1, MaxPendingBytesPerDestination = 1 }));
         foreach (var last in new byte[] { 5, 6, 5, 7 })
         {
             s.Stack.Ipv4.PayloadBuffer[..4].Clear();

@@ -108,15 +108,28 @@ public class ArpTests
     [Test]
     public void A_full_pending_queue_drops_the_oldest_and_keeps_the_latest()
     {
-        var s = new StackUnderTest();
-        int capacity = s.Stack.Options.Arp.MaxPendingPerDestination;
-        for (int i = 0; i < capacity + 3; i++) SendDatagram(s, Neighbour, (byte)i);
+        // Budget of three small frames (each 14 + 20 + 4 = 38 bytes before padding): the sixth send leaves the last three.
+        var s = new StackUnderTest(Frames.Options() with { Arp = new ArpOptions { MaxPendingBytesPerDestination = 3 * 38 } });
+        for (int i = 0; i < 6; i++) SendDatagram(s, Neighbour, (byte)i);
         Assert.That(s.Stack.Counters[DropReason.ArpQueueOverflow], Is.EqualTo(3));
         s.Sink.Frames.Clear();
 
         s.Receive(Frames.Arp(ArpOperation.Reply, NeighbourMac, Neighbour, Frames.StackMac, Frames.StackIp));
         var markers = Ipv4Out(s).Select(f => (int)f[34]).ToArray();
-        Assert.That(markers, Is.EqualTo(Enumerable.Range(3, capacity).ToArray()), "RFC 1122 2.3.2.2: save the latest");
+        Assert.That(markers, Is.EqualTo(new[] { 3, 4, 5 }), "RFC 1122 2.3.2.2: save the latest");
+    }
+
+    [Test]
+    public void A_frame_larger_than_the_whole_budget_still_waits_alone_as_the_latest()
+    {
+        var s = new StackUnderTest(Frames.Options() with { Arp = new ArpOptions { MaxPendingBytesPerDestination = 10 } });
+        SendDatagram(s, Neighbour, 1);
+        SendDatagram(s, Neighbour, 2);
+        Assert.That(s.Stack.Counters[DropReason.ArpQueueOverflow], Is.EqualTo(1));
+        Assert.That(s.Stack.Arp.PendingFrames, Is.EqualTo(1));
+        s.Sink.Frames.Clear();
+        s.Receive(Frames.Arp(ArpOperation.Reply, NeighbourMac, Neighbour, Frames.StackMac, Frames.StackIp));
+        Assert.That(Ipv4Out(s).Select(f => (int)f[34]), Is.EqualTo(new[] { 2 }), "RFC 1122 2.3.2.2: at least the latest");
     }
 
     [Test]

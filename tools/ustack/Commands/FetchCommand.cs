@@ -47,7 +47,7 @@ public static class FetchCommand
     /// <summary>0 on a response (22 with fail for 400 and more), 7 when the connection failed, 28 on a timeout (curl's codes), 2 for set-up errors.</summary>
     public static async Task<int> Run(SceneOptions options, Uri url, byte[]? body, string? outputPath, bool verbose, bool failOnError, TimeSpan timeout, CancellationToken cancel)
     {
-        if (!TapDevice.IsAvailable(out var reason)) { Console.Error.WriteLine($"ustack fetch: {reason}"); return 2; }
+        if (!TapScene.IsAvailable(options, out var reason)) { Console.Error.WriteLine($"ustack fetch: {reason}"); return 2; }
         TapScene scene;
         try { scene = TapScene.Start(options); }
         catch (Exception e) when (e is DeviceUnavailableException or ArgumentException or InvalidOperationException)

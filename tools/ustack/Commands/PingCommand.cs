@@ -40,7 +40,7 @@ public static class PingCommand
 
     public static int Run(SceneOptions options, Ipv4Address target, int count, int size, TimeSpan interval, TimeSpan timeout, TextWriter output, CancellationToken cancel)
     {
-        if (!TapDevice.IsAvailable(out var reason)) { Console.Error.WriteLine($"ustack ping: {reason}"); return 2; }
+        if (!TapScene.IsAvailable(options, out var reason)) { Console.Error.WriteLine($"ustack ping: {reason}"); return 2; }
         TapScene scene;
         try { scene = TapScene.Start(options); }
         catch (Exception e) when (e is DeviceUnavailableException or ArgumentException or InvalidOperationException)

@@ -8,14 +8,16 @@ namespace UserStack.Tools.Commands;
 /// <summary>The options that describe a TAP scene, shared by `up` and `ping`.</summary>
 public sealed class SceneArguments
 {
-    public Option<string> Tap { get; } = new("--tap") { Description = "TAP interface to create or attach to", Required = true };
-    public Option<string> Ip { get; } = new("--ip") { Description = "the stack's address and prefix, e.g. 10.0.0.2/24", Required = true };
-    public Option<string?> HostIp { get; } = new("--host-ip") { Description = "address for the kernel's side of the TAP, e.g. 10.0.0.1/24" };
-    public Option<string?> Netns { get; } = new("--netns") { Description = "move the TAP into this network namespace (created if missing) and configure the host side there" };
+    public Option<string[]> Tap { get; } = new("--tap") { Description = "TAP interface to create or attach to (this or --pcap-device); repeat --tap NAME --ip ADDR/LEN for more links of the same stack" };
+    public Option<string?> PcapDevice { get; } = new("--pcap-device") { Description = "attach to this existing interface through pcap instead of a TAP (promiscuous, the stack's own MAC), e.g. one end of a veth pair" };
+    public Option<string[]> Ip { get; } = new("--ip") { Description = "the stack's address and prefix, e.g. 10.0.0.2/24; one per --tap", Required = true };
+    public Option<string[]> HostIp { get; } = new("--host-ip") { Description = "address for the kernel's side of the TAP, e.g. 10.0.0.1/24; with several TAPs, one per TAP" };
+    public Option<string[]> Netns { get; } = new("--netns") { Description = "move the TAP into this network namespace (created if missing) and configure the host side there; with several TAPs, one for all or one per TAP" };
     public Option<string?> Gateway { get; } = new("--gateway") { Description = "default gateway for off-link destinations" };
-    public Option<string?> Mac { get; } = new("--mac") { Description = "the stack's MAC address (default: random, locally administered)" };
-    public Option<int> Mtu { get; } = new("--mtu") { Description = "IP MTU of the link", DefaultValueFactory = _ => 1500 };
-    public Option<string?> Pcap { get; } = new("--pcap") { Description = "write every frame in and out to this pcapng file, each with a comment saying why it was sent or what became of it" };
+    public Option<string[]> Mac { get; } = new("--mac") { Description = "the stack's MAC address (default: random, locally administered); with several TAPs, one per TAP" };
+    public Option<int[]> Mtu { get; } = new("--mtu") { Description = "IP MTU of the link (default 1500); with several TAPs, one for all or one per TAP" };
+    public Option<bool> Forward { get; } = new("--forward") { Description = "forward IPv4 between the stack's links (RFC 1812: TTL, time exceeded, fragmentation or frag-needed); off by default, as a host" };
+    public Option<string?> Pcap { get; } = new("--pcap") { Description = "write every frame in and out to this pcapng FILE (a capture; --pcap-device is the link), each with a comment saying why it was sent or what became of it" };
     public Option<string?> Trace { get; } = new("--trace")
     {
         Description = "print every frame (tcpdump -n style) and every state change, timer, drop and ARP change with its reason; optional filter, comma-separated: tcp,udp,icmp,arp,port=N,host=A.B.C.D,events",
@@ -29,26 +31,63 @@ public sealed class SceneArguments
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Tap, Ip, HostIp, Netns, Gateway, Mac, Mtu, Pcap, Trace, TraceFormat, EphemeralPorts, Faults, Congestion, TcpOff }) command.Options.Add(o);
+        foreach (var o in new Option[] { Tap, PcapDevice, Ip, HostIp, Netns, Gateway, Mac, Mtu, Forward, Pcap, Trace, TraceFormat, EphemeralPorts, Faults, Congestion, TcpOff }) command.Options.Add(o);
     }
 
     /// <summary>The scene these options describe; FormatException with the offending text when one is malformed.</summary>
-    public SceneOptions Read(ParseResult result) => new()
+    public SceneOptions Read(ParseResult result)
     {
-        TapName = result.GetValue(Tap)!,
-        StackAddress = Ipv4Cidr.Parse(result.GetValue(Ip)!),
-        HostAddress = result.GetValue(HostIp) is { } h ? Ipv4Cidr.Parse(h) : null,
-        Namespace = result.GetValue(Netns),
-        Gateway = result.GetValue(Gateway) is { } g ? Ipv4Address.Parse(g) : null,
-        Mac = result.GetValue(Mac) is { } m ? MacAddress.Parse(m) : null,
-        Mtu = result.GetValue(Mtu),
-        PcapPath = result.GetValue(Pcap),
-        Trace = ReadTrace(result),
-        AllowHostNamespace = true, // the user asked for it (a note is printed)
-        EphemeralPorts = ParseRange(result.GetValue(EphemeralPorts)!),
-        Faults = result.GetValue(Faults) is { } f ? LinkFaults.Parse(f) : null,
-        Tcp = ReadTcp(result.GetValue(Congestion)!, result.GetValue(TcpOff)),
-    };
+        var taps = result.GetValue(Tap) ?? [];
+        var pcapDevice = result.GetValue(PcapDevice);
+        if ((taps.Length == 0) == (pcapDevice is null)) throw new FormatException("give the link: either --tap NAME or --pcap-device IFACE");
+        int links = Math.Max(taps.Length, 1);
+        var ips = result.GetValue(Ip) ?? [];
+        if (ips.Length != links) throw new FormatException($"give one --ip per link: {links} link(s), {ips.Length} --ip");
+        var hosts = PerLink(result.GetValue(HostIp), links, "--host-ip", allowOne: false);
+        var spaces = PerLink(result.GetValue(Netns), links, "--netns", allowOne: true);
+        var macs = PerLink(result.GetValue(Mac), links, "--mac", allowOne: false);
+        var mtus = PerLink(result.GetValue(Mtu)?.Select(m => m.ToString()).ToArray(), links, "--mtu", allowOne: true);
+        string? At(string?[] values, int i) => values.Length == 0 ? null : values[Math.Min(i, values.Length - 1)];
+        int MtuAt(int i) => At(mtus, i) is { } m ? int.Parse(m) : 1500;
+        var more = new List<LinkOptions>();
+        for (int i = 1; i < links; i++)
+            more.Add(new LinkOptions
+            {
+                TapName = taps[i],
+                StackAddress = Ipv4Cidr.Parse(ips[i]),
+                HostAddress = At(hosts, i) is { } h ? Ipv4Cidr.Parse(h) : null,
+                Namespace = At(spaces, i),
+                Mac = At(macs, i) is { } m ? MacAddress.Parse(m) : null,
+                Mtu = MtuAt(i),
+            });
+        return new SceneOptions
+        {
+            TapName = taps.Length > 0 ? taps[0] : "",
+            PcapDevice = pcapDevice,
+            StackAddress = Ipv4Cidr.Parse(ips[0]),
+            HostAddress = At(hosts, 0) is { } h0 ? Ipv4Cidr.Parse(h0) : null,
+            Namespace = At(spaces, 0),
+            Gateway = result.GetValue(Gateway) is { } g ? Ipv4Address.Parse(g) : null,
+            Mac = At(macs, 0) is { } m0 ? MacAddress.Parse(m0) : null,
+            Mtu = MtuAt(0),
+            PcapPath = result.GetValue(Pcap),
+            Trace = ReadTrace(result),
+            AllowHostNamespace = true, // the user asked for it (a note is printed)
+            EphemeralPorts = ParseRange(result.GetValue(EphemeralPorts)!),
+            Faults = result.GetValue(Faults) is { } f ? LinkFaults.Parse(f) : null,
+            Tcp = ReadTcp(result.GetValue(Congestion)!, result.GetValue(TcpOff)),
+            MoreLinks = more,
+            Forwarding = result.GetValue(Forward),
+        };
+    }
+
+    /// <summary>An option given once per link, or (when <paramref name="allowOne"/>) once for all; none is fine.</summary>
+    private static string?[] PerLink(string[]? values, int links, string name, bool allowOne)
+    {
+        values ??= [];
+        if (values.Length == 0 || values.Length == links || (allowOne && values.Length == 1)) return values;
+        throw new FormatException($"give {name} {(allowOne ? "once for all links or " : "")}once per link: {links} link(s), {values.Length} {name}");
+    }
 
     /// <summary>--trace [FILTER] and --trace-format as a console sink; null without --trace.</summary>
     private ConsoleTrace? ReadTrace(ParseResult result)

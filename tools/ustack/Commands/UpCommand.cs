@@ -53,7 +53,7 @@ public static class UpCommand
 
     public static int Run(SceneOptions options, IReadOnlyList<DaemonKind> daemons, CancellationToken cancel, bool aspnet = false)
     {
-        if (!TapDevice.IsAvailable(out var reason))
+        if (!TapScene.IsAvailable(options, out var reason))
         {
             Console.Error.WriteLine($"ustack up: {reason}");
             return 2;
@@ -97,9 +97,11 @@ public static class UpCommand
             }
             var described = string.Join(",", new[] { daemons.Count > 0 ? DaemonKinds.Describe(daemons) : null, aspnet ? $"aspnet/{WebDemo.DefaultPort}" : null }.OfType<string>());
             var s = scene.Stack.Options;
-            Console.WriteLine($"ready ip={s.Address} mac={s.HardwareAddress} tap={scene.Device.Name} mtu={s.Mtu}" +
+            Console.WriteLine($"ready ip={s.Address} mac={s.HardwareAddress} {(options.PcapDevice is null ? "tap" : "pcap-device")}={scene.Device.Name} mtu={s.Mtu}" +
                               (options.HostAddress is { } h ? $" host-ip={h}" : "") +
                               (scene.Namespace is { } ns ? $" netns={ns.Name}" : "") +
+                              string.Concat(scene.MoreLinks.Select(l => $" link={l.Name}:{l.Address}:{l.HardwareAddress}:mtu{l.Mtu}")) +
+                              (s.Forwarding ? " forward=on" : "") +
                               (described.Length > 0 ? $" daemons={described}" : "") +
                               (scene.Faults is { } f ? $" faults={f.Faults}" : "") +
                               $" tcp={s.Tcp.CongestionControl}{(s.Tcp.SelectiveAcknowledgments ? ",sack" : "")}{(s.Tcp.Timestamps ? ",timestamps" : "")}{(s.Tcp.WindowScaling ? ",wscale" : "")}");
@@ -118,6 +120,8 @@ public static class UpCommand
         }
         Console.WriteLine("stopped; counters:");
         Console.WriteLine(scene.Stack.Counters.ToString());
+        if (scene.Device is Drivers.Pcap.PcapLiveDevice pcap)
+            Console.WriteLine($"pcap device {pcap.Name}: {pcap.FramesRead} frames read, {pcap.FramesWritten} written, {pcap.OwnFramesIgnored} of our own read back and ignored, {pcap.WriteErrors} write errors{(pcap.ReadError is { } re ? $"; reader stopped: {re}" : "")}");
         if (scene.Faults is { } faults) Console.WriteLine($"link faults [{faults.Faults}]\n  towards the stack: {faults.Received}\n  from the stack:    {faults.Sent}");
         if (scene.Host.InternalErrors > 0) Console.WriteLine($"internal errors: {scene.Host.InternalErrors} (last: {scene.Host.LastInternalError?.Message})");
         return 0;

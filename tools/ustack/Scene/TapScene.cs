@@ -2,6 +2,7 @@ using UserStack.Diagnostics;
 using UserStack.Drivers;
 using UserStack.Drivers.Capture;
 using UserStack.Drivers.Faults;
+using UserStack.Drivers.Pcap;
 using UserStack.Drivers.Tap;
 using UserStack.Sockets.Host;
 using UserStack.Wire;
@@ -11,7 +12,10 @@ namespace UserStack.Tools.Scene;
 /// <summary>What a TAP scene consists of: the stack's side, the host's side, and where the host side lives.</summary>
 public sealed record SceneOptions
 {
-    public required string TapName { get; init; }
+    /// <summary>TAP interface to create or attach to; empty when <see cref="PcapDevice"/> names the link instead.</summary>
+    public string TapName { get; init; } = "";
+    /// <summary>An existing interface of the current namespace to attach to through pcap (promiscuous, own MAC) instead of a TAP.</summary>
+    public string? PcapDevice { get; init; }
     public required Ipv4Cidr StackAddress { get; init; }
     /// <summary>The kernel's address on the TAP; null leaves the host side unconfigured.</summary>
     public Ipv4Cidr? HostAddress { get; init; }
@@ -33,15 +37,19 @@ public sealed record SceneOptions
     /// machine's own namespace. Tests and the demo never do (DESIGN.md, "Safety of the network").
     /// </summary>
     public bool AllowHostNamespace { get; init; }
+    /// <summary>More links of the same stack (`--tap A --ip X --tap B --ip Y`), each a TAP with its own address, MAC, MTU and host side.</summary>
+    public IReadOnlyList<LinkOptions> MoreLinks { get; init; } = [];
+    /// <summary>Forward between the links (RFC 1812; docs/routing.md).</summary>
+    public bool Forwarding { get; init; }
 }
 
 /// <summary>
 /// The stack on a real TAP: opens the device, optionally moves it into a network namespace and
 /// gives the kernel side its address there, then runs the stack over it. Dispose undoes all of it.
 /// </summary>
-public sealed class TapScene : IDisposable
+public sealed partial class TapScene : IDisposable
 {
-    private TapScene(TapDevice device, FaultInjectingDevice? faults, StackHost host, NetworkNamespace? ns, PcapCapture? capture, SceneOptions options)
+    private TapScene(IFrameDevice device, FaultInjectingDevice? faults, StackHost host, NetworkNamespace? ns, PcapCapture? capture, SceneOptions options)
     {
         Device = device;
         Faults = faults;
@@ -51,7 +59,8 @@ public sealed class TapScene : IDisposable
         Options = options;
     }
 
-    public TapDevice Device { get; }
+    /// <summary>The link: a TAP, or an interface opened through pcap (<see cref="SceneOptions.PcapDevice"/>).</summary>
+    public IFrameDevice Device { get; }
     /// <summary>The fault middleware between the TAP and the stack, when the scene has faults.</summary>
     public FaultInjectingDevice? Faults { get; }
     public StackHost Host { get; }
@@ -68,6 +77,14 @@ public sealed class TapScene : IDisposable
     /// </summary>
     public const string TxQueueLength = "4000";
 
+    /// <summary>Whether this process can open the scene's kind of link, and if not, why.</summary>
+    public static bool IsAvailable(SceneOptions options, out string reason)
+    {
+        if (options.PcapDevice is null) return TapDevice.IsAvailable(out reason);
+        reason = Environment.UserName == "root" ? "" : "opening an interface through pcap needs root or CAP_NET_RAW (run with sudo)";
+        return reason.Length == 0;
+    }
+
     public static TapScene Start(SceneOptions options)
     {
         var stackOptions = new StackOptions
@@ -81,6 +98,8 @@ public sealed class TapScene : IDisposable
             EphemeralPortFirst = options.EphemeralPorts.First,
             EphemeralPortLast = options.EphemeralPorts.Last,
             Tcp = options.Tcp ?? new(),
+            Forwarding = options.Forwarding,
+            InterfaceName = options.PcapDevice ?? options.TapName,
         };
         stackOptions.Validate();
         if (options.HostAddress is { } h && h.Address == options.StackAddress.Address)
@@ -89,9 +108,15 @@ public sealed class TapScene : IDisposable
         if (options.Namespace is null && options.HostAddress is not null && !options.AllowHostNamespace && NetworkNamespace.InInitialNamespace())
             throw new InvalidOperationException("refusing to configure an address in the machine's own network namespace: give the scene a namespace of its own");
 
+        if (options.PcapDevice is not null)
+        {
+            if (options.TapName.Length > 0) throw new ArgumentException("give either a TAP (--tap) or an interface to open through pcap (--pcap-device), not both");
+            if (options.Namespace is not null || options.HostAddress is not null)
+                throw new ArgumentException("--pcap-device attaches to an interface as it is: configure its peer yourself (--netns and --host-ip are for TAPs; run ustack inside a namespace with `ip netns exec NS`)");
+            return Run(PcapLiveDevice.Open(options.PcapDevice, stackOptions.HardwareAddress), null, stackOptions, options);
+        }
         var device = TapDevice.Open(options.TapName);
         NetworkNamespace? ns = null;
-        PcapCapture? capture = null;
         try
         {
             if (options.Namespace is { } name)
@@ -109,12 +134,31 @@ public sealed class TapScene : IDisposable
                 if (options.HostAddress is { } host) Shell.Run("ip", "addr", "add", host.ToString(), "dev", device.Name).ThrowIfFailed();
                 Shell.Run("ip", "link", "set", device.Name, "up").ThrowIfFailed();
             }
+        }
+        catch
+        {
+            device.Dispose();
+            ns?.Dispose();
+            throw;
+        }
+        return Run(device, ns, stackOptions, options);
+    }
+
+    /// <summary>Runs the stack over an opened link; on failure releases the link and the namespace.</summary>
+    private static TapScene Run(IFrameDevice device, NetworkNamespace? ns, StackOptions stackOptions, SceneOptions options)
+    {
+        PcapCapture? capture = null;
+        try
+        {
             if (options.PcapPath is { } path) capture = new PcapCapture(path);
             // The stack sees (and a pcap records) frames after the link's faults on the way in, before them on the way out.
             var faults = options.Faults is { } f ? new FaultInjectingDevice(device, f) : null;
             var stackHost = new StackHost(stackOptions, (IFrameDevice?)faults ?? device, capture, options.Trace);
+            var scene = new TapScene(device, faults, stackHost, ns, capture, options);
+            try { scene.AddLinks(); }
+            catch { scene.Dispose(); throw; }
             stackHost.Start();
-            return new TapScene(device, faults, stackHost, ns, capture, options);
+            return scene;
         }
         catch
         {
@@ -131,8 +175,9 @@ public sealed class TapScene : IDisposable
 
     public void Dispose()
     {
-        Host.Dispose();          // closes the TAP: the kernel removes the interface and its addresses
+        Host.Dispose();          // closes the TAPs (the kernel removes the interfaces and their addresses) or the pcap handle
         Capture?.Dispose();
+        DisposeLinkNamespaces();
         Namespace?.Dispose();    // deletes the namespace only if we created it
     }
 }
