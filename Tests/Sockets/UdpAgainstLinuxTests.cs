@@ -1,5 +1,6 @@
 extern alias differential;
 using differential::UserStack.Differential;
+using UserStack.Diagnostics;
 using UserStack.Drill;
 using UserStack.Sockets.Api;
 using UserStack.Tests.Support;
@@ -23,8 +24,13 @@ public class UdpAgainstLinuxTests
     private const ushort ReceiverPort = 9000, SenderPort = 9001, ClosedPort = 9;
 
     /// <summary>One side: the sender's and the receiver's calls (one stack or two) and their addresses.</summary>
-    private sealed class Side(ISocketCalls sender, ISocketCalls receiver, Ipv4Address senderAddress, Ipv4Address receiverAddress)
+    private sealed class Side(ISocketCalls sender, ISocketCalls receiver, Ipv4Address senderAddress, Ipv4Address receiverAddress, Action<int>? awaitDelivered = null)
     {
+        /// <summary>
+        /// Waits until the receiver's stack has delivered this many datagrams in all: Linux's loopback
+        /// queues a datagram inside sendto, our in-memory link delivers on its own thread.
+        /// </summary>
+        public string AwaitDelivered(int count) { awaitDelivered?.Invoke(count); return "queued"; }
         public ISocketCalls Sender => sender;
         public ISocketCalls Receiver => receiver;
         public Endpoint To => new(receiverAddress, ReceiverPort);
@@ -59,6 +65,7 @@ public class UdpAgainstLinuxTests
         ("recv MSG_DONTWAIT with nothing queued: EAGAIN", s => s.Answer(s.Receiver, s.Receiver.RecvFrom(s.R, new byte[10], MSG_DONTWAIT))),
         ("sendto 300 bytes", s => s.Answer(s.Sender, s.Sender.SendTo(s.S, new byte[300], 0, s.To))),
         ("sendto 5 bytes", s => s.Answer(s.Sender, s.Sender.SendTo(s.S, new byte[5], 0, s.To))),
+        ("both datagrams are queued at the receiver", s => s.AwaitDelivered(2)),
         ("poll POLLIN on the receiver (waits for the datagrams)", s => Poll(s.Receiver, s, s.R, POLLIN)),
         ("poll POLLIN|POLLOUT on the receiver", s => Poll(s.Receiver, s, s.R, (short)(POLLIN | POLLOUT))),
         ("FIONREAD is the size of the next datagram (man 7 udp)", s => FionRead(s.Receiver, s, s.R)),
@@ -110,7 +117,8 @@ public class UdpAgainstLinuxTests
         List<string> ours;
         using (var pair = new HostedPair())
         {
-            var side = new Side(new UserStackCalls(new BsdSockets(pair.A)), new UserStackCalls(new BsdSockets(pair.B)), HostedPair.AddressA, HostedPair.AddressB);
+            var side = new Side(new UserStackCalls(new BsdSockets(pair.A)), new UserStackCalls(new BsdSockets(pair.B)), HostedPair.AddressA, HostedPair.AddressB,
+                count => SpinWait.SpinUntil(() => { lock (pair.B.Gate) return pair.B.Stack.Counters[Counter.UdpDelivered] >= count; }, 2000));
             ours = Play(side);
         }
 
