@@ -74,14 +74,7 @@ public sealed partial class TcpLayer
         }
         if (listener.AcceptQueueLength >= listener.Backlog) { Drop(DropReason.TcpListenOverflow, now); return true; } // as Linux: dropped, no RST
         Counters.Increment(Counter.TcpSynCookiesAccepted);
-        var child = Open();
-        child.ReuseAddress = listener.ReuseAddress;
-        child.InheritFrom(listener);
-        child.Local = local;
-        child.Remote = remote;
-        Table.Add(child);
-        child.InTable = true;
-        live.Add(child);
+        var child = OpenChild(listener, local, remote);
         var (_, offset) = isns.For(local, remote, now);
         child.AcceptCookie(listener, seg, ackOptions, seg.Acknowledgment - 1, offset, Math.Min(mss, listener.LocalMss), windowScale, sack, now);
         child.SegmentArrives(seg, now);

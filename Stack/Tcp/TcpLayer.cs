@@ -158,6 +158,14 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         if (SynQueueFull(listener)) { Drop(DropReason.TcpListenOverflow, now); return; }
 
         // Third: the SYN. A new connection in SYN-RECEIVED, sharing the listener's port.
+        var child = OpenChild(listener, local, remote);
+        var (iss, tsOffset) = InitialSequenceNumber(local, remote, now);
+        child.AcceptSyn(listener, seg, isn ?? iss, tsOffset, now);
+    }
+
+    /// <summary>A connection of <paramref name="listener"/>'s for one pair, in the port table (from a SYN or a SYN cookie).</summary>
+    private TcpConnection OpenChild(TcpConnection listener, Endpoint local, Endpoint remote)
+    {
         var child = Open();
         child.ReuseAddress = listener.ReuseAddress;
         child.InheritFrom(listener);
@@ -166,8 +174,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         Table.Add(child);
         child.InTable = true;
         live.Add(child);
-        var (iss, tsOffset) = InitialSequenceNumber(local, remote, now);
-        child.AcceptSyn(listener, seg, isn ?? iss, tsOffset, now);
+        return child;
     }
 
     /// <summary>Whether a listener would take a new SYN for this pair (without one, TIME-WAIT stays, as in Linux).</summary>
