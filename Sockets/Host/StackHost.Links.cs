@@ -35,6 +35,13 @@ public sealed partial class StackHost
 
     private void OnLinkFrame(NetworkInterface link, ReadOnlySpan<byte> frame)
     {
+        transmit?.CallerWillFlush();
+        try { ReceiveLocked(link, frame); }
+        finally { transmit?.FlushAsCaller(); }
+    }
+
+    private void ReceiveLocked(NetworkInterface link, ReadOnlySpan<byte> frame)
+    {
         lock (Gate)
         {
             Capture?.BeginReceived(frame, DateTime.UtcNow);
@@ -47,10 +54,6 @@ public sealed partial class StackHost
 
     private sealed class LinkSink(StackHost host, IFrameDevice device) : IFrameSink
     {
-        public void Transmit(ReadOnlySpan<byte> frame)
-        {
-            host.Capture?.WriteSent(frame, DateTime.UtcNow, host.Stack.TransmitNote);
-            device.Send(frame);
-        }
+        public void Transmit(ReadOnlySpan<byte> frame) => host.SendOut(device, frame);
     }
 }

@@ -1,3 +1,4 @@
+using UserStack.Wire;
 using UserStack.Diagnostics;
 using UserStack.Drivers;
 using UserStack.Drivers.Capture;
@@ -19,19 +20,28 @@ public sealed partial class StackHost : IDisposable
     private Thread? timerThread;
     private volatile bool stopping;
     private Instant scheduled = Instant.MaxValue;
+    private readonly TransmitQueue? transmit;
 
     /// <param name="clock">null is the real clock; a <see cref="VirtualClock"/> runs no timer thread:
     /// time moves, and timers fire, only in <see cref="AdvanceTo"/>.</param>
-    public StackHost(StackOptions options, IFrameDevice device, PcapCapture? capture = null, ITraceSink? trace = null, IHostClock? clock = null)
+    /// <param name="transmitQueue">write frames to the devices outside <see cref="Gate"/> (a TAP or pcap
+    /// write is a system call); off, each frame is written where the stack sends it, which a script
+    /// runner on virtual time needs.</param>
+    public StackHost(StackOptions options, IFrameDevice device, PcapCapture? capture = null, ITraceSink? trace = null, IHostClock? clock = null,
+        bool transmitQueue = false)
     {
         this.device = device;
         this.clock = clock ?? new MonotonicClock();
+        if (transmitQueue && this.clock is VirtualClock) throw new ArgumentException("a host on virtual time writes frames where they are sent", nameof(transmitQueue));
+        transmit = transmitQueue ? new TransmitQueue() : null;
         Capture = capture;
         Stack = new NetStack(options, new DeviceSink(this)) { Trace = trace };
     }
 
     public NetStack Stack { get; }
     public PcapCapture? Capture { get; }
+    /// <summary>The frames waiting to be written outside the lock, when the host was made with one.</summary>
+    public TransmitQueue? Transmit => transmit;
     /// <summary>The one lock around all protocol state.</summary>
     public object Gate { get; } = new();
     public Instant Now => clock.Now;
@@ -191,6 +201,13 @@ public sealed partial class StackHost : IDisposable
 
     private void OnFrame(ReadOnlySpan<byte> frame)
     {
+        transmit?.CallerWillFlush();
+        try { ReceiveLocked(frame); }
+        finally { transmit?.FlushAsCaller(); }
+    }
+
+    private void ReceiveLocked(ReadOnlySpan<byte> frame)
+    {
         lock (Gate)
         {
             // The capture holds the frame until the stack has decided its fate (the comment), so
@@ -208,6 +225,13 @@ public sealed partial class StackHost : IDisposable
     /// the batch (a SYN flood comes in batches of <see cref="Drivers.Tap.TapDevice.MaxBatch"/>).
     /// </summary>
     private void OnBatch(in FrameBatch batch)
+    {
+        transmit?.CallerWillFlush();
+        try { ReceiveLocked(batch); }
+        finally { transmit?.FlushAsCaller(); }
+    }
+
+    private void ReceiveLocked(in FrameBatch batch)
     {
         lock (Gate)
         {
@@ -237,6 +261,7 @@ public sealed partial class StackHost : IDisposable
         while (!stopping)
         {
             Instant deadline;
+            transmit?.CallerWillFlush();
             lock (Gate)
             {
                 try { Stack.Poll(clock.Now); }
@@ -244,6 +269,7 @@ public sealed partial class StackHost : IDisposable
                 deadline = Stack.NextDeadline;
                 scheduled = deadline;
             }
+            transmit?.FlushAsCaller();
             var wait = deadline == Instant.MaxValue ? TimeSpan.FromSeconds(1) : deadline - clock.Now;
             if (wait > TimeSpan.FromSeconds(1)) wait = TimeSpan.FromSeconds(1);
             if (wait > TimeSpan.Zero) timerWake.WaitOne(wait);
@@ -260,6 +286,7 @@ public sealed partial class StackHost : IDisposable
     {
         if (stopping) return;
         stopping = true;
+        transmit?.Dispose(); // what the stack sent goes out before the devices close
         device.Dispose();
         DisposeLinks();
         timerWake.Set();
@@ -267,13 +294,23 @@ public sealed partial class StackHost : IDisposable
         timerWake.Dispose();
     }
 
+    /// <summary>
+    /// Called from inside NetStack.TransmitFrame, under the Gate (TransmitNote is this frame's reason):
+    /// queued for a write outside the lock, or written now; the capture records it once it is on its way.
+    /// </summary>
+    private void SendOut(IFrameDevice to, ReadOnlySpan<byte> frame)
+    {
+        if (transmit is { } queue && !queue.Enqueue(to, frame))
+        {
+            Stack.Counters.Drop(DropReason.TransmitQueueFull);
+            return;
+        }
+        Capture?.WriteSent(frame, DateTime.UtcNow, Stack.TransmitNote);
+        if (transmit is null) to.Send(frame);
+    }
+
     private sealed class DeviceSink(StackHost host) : IFrameSink
     {
-        public void Transmit(ReadOnlySpan<byte> frame)
-        {
-            // Called from inside NetStack.TransmitFrame: TransmitNote is this frame's reason.
-            host.Capture?.WriteSent(frame, DateTime.UtcNow, host.Stack.TransmitNote);
-            host.device.Send(frame);
-        }
+        public void Transmit(ReadOnlySpan<byte> frame) => host.SendOut(host.device, frame);
     }
 }

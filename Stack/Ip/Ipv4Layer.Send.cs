@@ -88,7 +88,7 @@ public sealed partial class Ipv4Layer
     /// <summary>The link a broadcast leaves by: the one whose directed broadcast it is; the limited broadcast by the first.</summary>
     private NetworkInterface BroadcastLink(Ipv4Address destination)
     {
-        foreach (var link in stack.Interfaces) if (link.IsDirectedBroadcast(destination)) return link;
+        foreach (var link in stack.InterfaceSpan) if (link.IsDirectedBroadcast(destination)) return link;
         return stack.Primary;
     }
 }

@@ -41,7 +41,7 @@ public sealed partial class Ipv4Layer
     /// <summary>An address of one of our interfaces: a datagram to it is ours whichever link it came by (RFC 1122 3.3.4.2, Linux's weak host model).</summary>
     public bool IsLocal(Ipv4Address a)
     {
-        foreach (var link in stack.Interfaces) if (link.Address.Address == a) return true;
+        foreach (var link in stack.InterfaceSpan) if (link.Address.Address == a) return true;
         return false;
     }
 
@@ -49,7 +49,7 @@ public sealed partial class Ipv4Layer
     public bool IsBroadcast(Ipv4Address a)
     {
         if (a.IsLimitedBroadcast) return true;
-        foreach (var link in stack.Interfaces) if (link.IsDirectedBroadcast(a)) return true;
+        foreach (var link in stack.InterfaceSpan) if (link.IsDirectedBroadcast(a)) return true;
         return false;
     }
 

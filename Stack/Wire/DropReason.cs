@@ -77,4 +77,8 @@ public enum DropReason : byte
     TcpSynFin,
     TcpSynCookieInvalid,
     TcpOutOfOrderMemoryFull,
+
+    // The host's transmit queue (frames waiting for a device write outside the stack's lock) was full:
+    // the newest frame is dropped, as a kernel qdisc tail-drops when the device cannot keep up.
+    TransmitQueueFull,
 }

@@ -6,7 +6,15 @@ namespace UserStack.Tests.Support;
 public sealed class CapturingSink : IFrameSink
 {
     public List<byte[]> Frames { get; } = new();
-    public void Transmit(ReadOnlySpan<byte> frame) => Frames.Add(frame.ToArray());
+    /// <summary>Only count what is sent (allocation tests: the copies would be the test's own garbage).</summary>
+    public bool CountOnly { get; set; }
+    public long Count { get; private set; }
+
+    public void Transmit(ReadOnlySpan<byte> frame)
+    {
+        Count++;
+        if (!CountOnly) Frames.Add(frame.ToArray());
+    }
 
     public byte[] Single()
     {

@@ -27,6 +27,13 @@ public sealed class FragmentHoles
     public bool IsComplete => holes.Count == 0;
     public IReadOnlyList<(int First, int End)> Holes => holes;
 
+    /// <summary>Back to one hole from 0 to infinity (a reused datagram record).</summary>
+    internal void Reset()
+    {
+        holes.Clear();
+        holes.Add((0, Infinity));
+    }
+
     /// <summary>Where the bytes [first, end) fall: in one hole, in none, or across data and holes.</summary>
     public FragmentFit Classify(int first, int end)
     {

@@ -29,11 +29,27 @@ public sealed class PartialDatagram
     {
         Key = key;
         Deadline = deadline;
+        Node = new LinkedListNode<PartialDatagram>(this);
     }
 
-    public FragmentKey Key { get; }
+    /// <summary>Makes a released record a new datagram in progress (the reassembler keeps a few: no allocation per datagram).</summary>
+    internal void Reuse(FragmentKey key, Instant deadline)
+    {
+        Key = key;
+        Deadline = deadline;
+        Holes.Reset();
+        HasLastFragment = false;
+        Length = 0;
+        Fragments = 0;
+        firstHeaderLength = 0;
+        firstDataLength = 0;
+    }
+
+    public FragmentKey Key { get; private set; }
     /// <summary>RFC 791: the reassembly timer is set by the first fragment to arrive and not restarted (as Linux).</summary>
-    public Instant Deadline { get; }
+    public Instant Deadline { get; private set; }
+    /// <summary>Its place in the reassembler's oldest-first list, made once with the record.</summary>
+    internal LinkedListNode<PartialDatagram> Node { get; }
     public FragmentHoles Holes { get; } = new();
     /// <summary>The fragment with offset 0 arrived (Linux's INET_FRAG_FIRST_IN).</summary>
     public bool HasFirstFragment => firstHeaderLength > 0;

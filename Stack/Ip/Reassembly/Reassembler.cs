@@ -20,6 +20,9 @@ public sealed class Reassembler
     // Creation order is deadline order (the timeout is not restarted), so this list is both the timer queue and the eviction order.
     private readonly LinkedList<PartialDatagram> oldestFirst = new();
     private readonly Dictionary<Ipv4Address, int> memoryBySource = new();
+    // Released records kept for the next datagrams: a fragment flood then allocates nothing per datagram.
+    private readonly Stack<PartialDatagram> spare = new();
+    private const int SpareRecords = 64;
 
     public Reassembler(ReassemblyOptions options)
     {
@@ -79,8 +82,10 @@ public sealed class Reassembler
         int before = 0;
         if (datagram is null)
         {
-            datagram = new PartialDatagram(key, now + options.Timeout);
-            node = oldestFirst.AddLast(datagram);
+            if (spare.TryPop(out datagram)) datagram.Reuse(key, now + options.Timeout);
+            else datagram = new PartialDatagram(key, now + options.Timeout);
+            node = datagram.Node;
+            oldestFirst.AddLast(node);
             table.Add(key, node);
         }
         else before = datagram.Charge;
@@ -95,8 +100,12 @@ public sealed class Reassembler
         return DropReason.None;
     }
 
-    /// <summary>Returns a completed datagram's buffer to the pool.</summary>
-    public void Release(PartialDatagram datagram) => datagram.Release();
+    /// <summary>Returns a completed (or expired) datagram's buffer to the pool; the datagram is not to be used after.</summary>
+    public void Release(PartialDatagram datagram)
+    {
+        datagram.Release();
+        if (spare.Count < SpareRecords) spare.Push(datagram);
+    }
 
     /// <summary>
     /// Takes the oldest datagram whose time ran out at <paramref name="now"/> (RFC 791: its
@@ -120,7 +129,7 @@ public sealed class Reassembler
         if (datagram is not null && table.TryGetValue(datagram.Key, out var node))
         {
             Remove(node);
-            datagram.Release();
+            Release(datagram);
         }
         return why;
     }
@@ -129,12 +138,12 @@ public sealed class Reassembler
     private int MakeRoom(Ipv4Address source, int growth, PartialDatagram? keep)
     {
         int evicted = 0;
-        while (MemoryOf(source) + growth > options.MaxMemoryPerSource && Oldest(d => d.Key.Source == source && d != keep) is { } node)
+        while (MemoryOf(source) + growth > options.MaxMemoryPerSource && Oldest(source, keep) is { } node)
         {
             Evict(node);
             evicted++;
         }
-        while (Memory + growth > options.MaxMemory && Oldest(d => d != keep) is { } node)
+        while (Memory + growth > options.MaxMemory && Oldest(null, keep) is { } node)
         {
             Evict(node);
             evicted++;
@@ -142,17 +151,18 @@ public sealed class Reassembler
         return evicted;
     }
 
-    private LinkedListNode<PartialDatagram>? Oldest(Func<PartialDatagram, bool> match)
+    /// <summary>The oldest datagram other than <paramref name="keep"/>, of <paramref name="source"/> when given (no lambda: nothing allocated per fragment).</summary>
+    private LinkedListNode<PartialDatagram>? Oldest(Ipv4Address? source, PartialDatagram? keep)
     {
         for (var node = oldestFirst.First; node is not null; node = node.Next)
-            if (match(node.Value)) return node;
+            if (node.Value != keep && (source is not { } s || node.Value.Key.Source == s)) return node;
         return null;
     }
 
     private void Evict(LinkedListNode<PartialDatagram> node)
     {
         Remove(node);
-        node.Value.Release();
+        Release(node.Value);
     }
 
     private void Remove(LinkedListNode<PartialDatagram> node)

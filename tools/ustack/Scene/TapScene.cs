@@ -153,7 +153,7 @@ public sealed partial class TapScene : IDisposable
             if (options.PcapPath is { } path) capture = new PcapCapture(path);
             // The stack sees (and a pcap records) frames after the link's faults on the way in, before them on the way out.
             var faults = options.Faults is { } f ? new FaultInjectingDevice(device, f) : null;
-            var stackHost = new StackHost(stackOptions, (IFrameDevice?)faults ?? device, capture, options.Trace);
+            var stackHost = new StackHost(stackOptions, (IFrameDevice?)faults ?? device, capture, options.Trace, transmitQueue: true);
             var scene = new TapScene(device, faults, stackHost, ns, capture, options);
             try { scene.AddLinks(); }
             catch { scene.Dispose(); throw; }
