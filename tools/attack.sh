@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Attacks UserStack inside a private network namespace and reports whether it kept serving.
-#   sudo tools/attack.sh [--seconds N]      (default 30: the attacks' time budgets add up to N)
+#   sudo tools/attack.sh [--seconds N]      (default 40: the attacks' time budgets add up to N)
 # Starts `ustack up` on a TAP in a namespace this script creates (and removes), keeps an echo session
 # (a line every 50 ms), a bulk transfer and new-connection probes going, and runs in turn: an hping3
 # SYN flood with random sources, a fragment flood, a ping flood, nmap (-sS -O, -sF, -sX, -sU) and a
@@ -11,7 +11,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=30
+seconds=40
 while (($#)); do
   case "$1" in
     --seconds) seconds="${2:-}"; shift 2 ;;

@@ -78,6 +78,7 @@ public sealed class PcapLiveDevice : IFrameDevice
 
     private void Read()
     {
+        IoThreadPriority.ApplyToCurrentThread();
         while (!stopping)
         {
             GetPacketStatus status;

@@ -132,6 +132,7 @@ public sealed unsafe class TapDevice : IFrameBatchDevice
 
     private void ReadLoop(FrameBatchHandler handler)
     {
+        IoThreadPriority.ApplyToCurrentThread();
         var buffer = GC.AllocateArray<byte>(BatchBufferSize, pinned: true);
         var starts = new int[MaxBatch];
         var lengths = new int[MaxBatch];

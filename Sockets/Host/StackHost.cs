@@ -258,6 +258,7 @@ public sealed partial class StackHost : IDisposable
 
     private void TimerLoop()
     {
+        IoThreadPriority.ApplyToCurrentThread();
         while (!stopping)
         {
             Instant deadline;

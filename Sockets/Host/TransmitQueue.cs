@@ -101,6 +101,7 @@ public sealed class TransmitQueue : IDisposable
 
     private void WriterLoop()
     {
+        IoThreadPriority.ApplyToCurrentThread();
         while (true)
         {
             lock (queueLock)

@@ -65,11 +65,12 @@ internal sealed class RunningPhase : IDisposable
 
 internal static class Attacks
 {
-    /// <summary>The attacks in turn; their time budgets add up to <paramref name="seconds"/> (the SYN flood gets a third, at most 10 s).</summary>
+    /// <summary>The attacks in turn; their time budgets add up to <paramref name="seconds"/> (each flood a quarter, at most 10 s).</summary>
     public static List<Phase> Plan(int seconds, string tap, string ip, string mac, string? malformedScript)
     {
-        int syn = Math.Min(10, seconds / 3), rest = seconds - syn;
-        int frag = rest / 4, ping = rest / 4, nmap = rest / 4, malformed = rest - frag - ping - nmap;
+        // The SYN flood and the fragment flood get 10 s each once the budget allows (issue 10's acceptance); the rest share what is left.
+        int syn = Math.Min(10, seconds / 4), frag = Math.Min(10, seconds / 4), rest = seconds - syn - frag;
+        int ping = rest / 3, nmap = rest / 3, malformed = rest - ping - nmap;
         string S(double s) => s.ToString("0.#", CultureInfo.InvariantCulture);
         string[] Timeout(double s, params string[] command) => ["timeout", "-s", "INT", "-k", "2", S(s), .. command];
         var list = new List<Phase>

@@ -55,11 +55,17 @@ foreach (var phase in phases)
     double seconds = clock.Elapsed.TotalSeconds;
     Thread.Sleep(200);
     var afterFailure = LiveSessions.TryNewConnection(stackIp, out var afterMs);
+    var pingFailure = FragmentedPing(stackIp);
     var (worstEcho, bulkBytes) = live.TakePhase();
     var counters = ustack.Counters();
     var result = new PhaseResult(phase.Name, seconds, rssBefore, ustack.RssMiB(), worstEcho, bulkBytes,
         probes, afterFailure, afterMs, Report.Drops(before, counters), Report.Delta(before, counters, "TcpSynCookiesSent"),
-        Report.Delta(before, counters, "FramesReceived"), TapDropped(options.Tap) - tapDroppedBefore);
+        Report.Delta(before, counters, "FramesReceived"), TapDropped(options.Tap) - tapDroppedBefore)
+    {
+        PingAfterFailure = pingFailure,
+        ReassemblyMemory = counters.GetValueOrDefault("Ipv4ReassemblyMemory", -1),
+        ReassemblyMemoryCap = counters.GetValueOrDefault("Ipv4ReassemblyMemoryCap", -1),
+    };
     before = counters;
     report.Add(result);
     Console.WriteLine(result.Line());
@@ -76,6 +82,18 @@ int internalErrors = tail.Contains("internal errors:") ? 1 : 0;
 if (internalErrors > 0) { Console.WriteLine(tail[tail.IndexOf("internal errors:")..].Split('\n')[0]); failed = true; }
 Console.WriteLine(failed ? "attack: FAILED (a live session stalled more than 1 s, a new connection failed, or the stack had internal errors)" : "attack: passed");
 return failed ? 1 : 0;
+
+// After each attack: three pings of 4,000 bytes (three fragments each, reassembled by the stack) all answered; null when they were.
+static string? FragmentedPing(IPAddress stack)
+{
+    var start = new ProcessStartInfo("timeout", ["10", "ping", "-q", "-n", "-c", "3", "-i", "0.2", "-W", "2", "-s", "4000", stack.ToString()])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+    using var ping = Process.Start(start)!;
+    string output = ping.StandardOutput.ReadToEnd() + ping.StandardError.ReadToEnd();
+    ping.WaitForExit();
+    return ping.ExitCode == 0 && output.Contains(" 0% packet loss") ? null
+        : "ping -s 4000 after the attack: " + (output.Split('\n').FirstOrDefault(l => l.Contains("packet loss"))?.Trim() ?? $"exit {ping.ExitCode}");
+}
 
 // Frames the kernel could not hand to the stack because the TAP's queue was full (the stack read too slowly).
 static long TapDropped(string tap) =>

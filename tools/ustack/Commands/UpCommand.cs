@@ -16,9 +16,15 @@ public static class UpCommand
     {
         var scene = new SceneArguments();
         var daemons = new Option<string?>("--daemons") { Description = "start these services on the stack (UDP and TCP): echo,discard,daytime,chargen,http or all; aspnet adds ASP.NET Core (Kestrel) on port 8080, e.g. all,aspnet" };
+        var ioNice = new Option<int>("--io-nice")
+        {
+            Description = "nice value (-20..19) of the threads that read, write and time frames, as the kernel's stack runs ahead of processes; needs root, else ignored (default -10; 0 leaves them as any thread)",
+            DefaultValueFactory = _ => -10,
+        };
         var command = new Command("up", "Run UserStack on a TAP device until interrupted");
         scene.AddTo(command);
         command.Options.Add(daemons);
+        command.Options.Add(ioNice);
         command.SetAction((result, cancel) =>
         {
             SceneOptions options;
@@ -29,6 +35,8 @@ public static class UpCommand
                 selection = result.GetValue(daemons) is { } d ? DaemonSelection.Parse(d) : DaemonSelection.None;
             }
             catch (FormatException e) { return Fail(e.Message); }
+            if (result.GetValue(ioNice) is not (>= -20 and <= 19) and var nice) return Fail($"--io-nice takes -20 to 19, not {nice}");
+            IoThreadPriority.Nice = result.GetValue(ioNice) is 0 ? null : result.GetValue(ioNice);
             return Task.FromResult(Run(options, selection.Classic, cancel, selection.AspNet));
         });
         return command;
@@ -46,7 +54,13 @@ public static class UpCommand
     private static void PrintCounters(TapScene scene)
     {
         string text;
-        lock (scene.Host.Gate) text = scene.Stack.Counters.ToString();
+        lock (scene.Host.Gate)
+        {
+            // Memory held now, beside the counters (a flood's caps are checked against these).
+            var reassembly = scene.Stack.Ipv4.Reassembler;
+            text = scene.Stack.Counters.ToString()
+                   + $"\nIpv4ReassemblyMemory             {reassembly.Memory}\nIpv4ReassemblyMemoryCap          {reassembly.Options.MaxMemory}";
+        }
         lock (Console.Out) Console.Out.Write($"counters at {scene.Host.Uptime.TotalSeconds:0.000} s:\n{text}\nend of counters\n");
         Console.Out.Flush();
     }

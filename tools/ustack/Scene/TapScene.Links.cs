@@ -35,13 +35,13 @@ public sealed partial class TapScene
                 {
                     ns = NetworkNamespace.OpenOrCreate(name);
                     ns.Adopt(device.Name);
-                    ns.Ip("link", "set", device.Name, "mtu", link.Mtu.ToString());
+                    ns.Ip("link", "set", device.Name, "mtu", link.Mtu.ToString(), "txqueuelen", TxQueueLength);
                     if (link.HostAddress is { } host) ns.Ip("addr", "add", host.ToString(), "dev", device.Name);
                     ns.Ip("link", "set", device.Name, "up");
                 }
                 else
                 {
-                    Shell.Run("ip", "link", "set", device.Name, "mtu", link.Mtu.ToString()).ThrowIfFailed();
+                    Shell.Run("ip", "link", "set", device.Name, "mtu", link.Mtu.ToString(), "txqueuelen", TxQueueLength).ThrowIfFailed();
                     if (link.HostAddress is { } host) Shell.Run("ip", "addr", "add", host.ToString(), "dev", device.Name).ThrowIfFailed();
                     Shell.Run("ip", "link", "set", device.Name, "up").ThrowIfFailed();
                 }

@@ -71,11 +71,13 @@ public sealed partial class TapScene : IDisposable
 
     /// <summary>
     /// Frames the kernel queues for the stack to read (the TAP default is 1000 for tun, 500 in old
-    /// kernels). Under a SYN flood the reader keeps up on average but is sometimes off its CPU for a
-    /// few milliseconds (JIT, other threads); 4000 frames is ~13 ms at 300,000 frames/s, enough to
-    /// ride that out (Benchmarks/README.md, "Host receive path under a SYN flood").
+    /// kernels). Under a flood the reader keeps up on average but is sometimes off its CPU (JIT, GC,
+    /// other processes on a 2-core machine); a drop there costs the victim a retransmission (200 ms
+    /// to 1 s), queueing costs it microseconds. 4000 frames (~13 ms at 300,000 frames/s) still lost
+    /// 13,000-70,000 frames per flood on a busy machine; 20,000 is ~60 ms (Benchmarks/README.md,
+    /// "Host receive path under a SYN flood").
     /// </summary>
-    public const string TxQueueLength = "4000";
+    public const string TxQueueLength = "20000";
 
     /// <summary>Whether this process can open the scene's kind of link, and if not, why.</summary>
     public static bool IsAvailable(SceneOptions options, out string reason)
