@@ -45,7 +45,7 @@ public class UdpInteropTests
             return problems;
         });
         Assert.That(failures, Is.Empty);
-        Assert.That(daemons.Answered, Is.EqualTo(10_000));
+        Assert.That(() => daemons.Answered, Is.EqualTo(10_000).After(2000, 10)); // counted after the send returns: the last echo can arrive first
     }
 
     [Test]
