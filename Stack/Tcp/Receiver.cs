@@ -13,11 +13,13 @@ internal sealed class Receiver
     private static readonly TimeSpan DelayedAckTimeout = TimeSpan.FromMilliseconds(40); // Linux's TCP_DELACK_MIN
 
     private readonly TcpLayer layer;
+    private readonly TcpConnection? owner; // null only for a receiver tested alone: its timer is then nobody's
     private Instant delayedAckAt = Instant.MaxValue;
 
-    public Receiver(TcpLayer layer, TcpOptions options)
+    public Receiver(TcpLayer layer, TcpOptions options, TcpConnection? owner = null)
     {
         this.layer = layer;
+        this.owner = owner;
         Buffer = new ByteRing(options.ReceiveBufferSize);
         OutOfOrder = new Reassembler(options.MaxOutOfOrderSegments, layer.OutOfOrderMemory);
     }
@@ -41,7 +43,7 @@ internal sealed class Receiver
     public int Window => Math.Max(0, AdvertisedEdge - Next);
 
     /// <summary>When a delayed ACK is due; <see cref="Instant.MaxValue"/> when none is owed.</summary>
-    public Instant DelayedAckAt { get => delayedAckAt; set => layer.NoteDeadline(delayedAckAt = value); }
+    public Instant DelayedAckAt { get => delayedAckAt; set { delayedAckAt = value; if (owner is not null) layer.NoteDeadline(owner, value); } }
 
     /// <summary>RFC 7323 2.3: the shift that lets the window cover the whole receive buffer (at most 14).</summary>
     public static int ShiftFor(int bufferSize)

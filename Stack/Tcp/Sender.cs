@@ -65,8 +65,8 @@ internal sealed partial class Sender
     /// <summary>Window probes sent since the peer last answered (Linux's icsk_probes_out).</summary>
     public int ProbesOut { get; private set; }
 
-    public Instant RetransmitAt { get => retransmitAt; set => layer.NoteDeadline(retransmitAt = value); }
-    public Instant PersistAt { get => persistAt; set => layer.NoteDeadline(persistAt = value); }
+    public Instant RetransmitAt { get => retransmitAt; set => layer.NoteDeadline(c, retransmitAt = value); }
+    public Instant PersistAt { get => persistAt; set => layer.NoteDeadline(c, persistAt = value); }
 
     /// <summary>
     /// RFC 9293 3.7.1 (MUST-16) and RFC 7323 3.2: the most data one segment carries, the peer's MSS

@@ -10,9 +10,9 @@ namespace UserStack.Tcp;
 public sealed partial class TcpConnection
 {
     private Instant timeWaitAt = Instant.MaxValue, keepAliveAt = Instant.MaxValue, finWait2At = Instant.MaxValue;
-    internal Instant TimeWaitAt { get => timeWaitAt; private set => layer.NoteDeadline(timeWaitAt = value); }
-    internal Instant KeepAliveAt { get => keepAliveAt; private set => layer.NoteDeadline(keepAliveAt = value); }
-    internal Instant FinWait2At { get => finWait2At; private set => layer.NoteDeadline(finWait2At = value); }
+    internal Instant TimeWaitAt { get => timeWaitAt; private set => layer.NoteDeadline(this, timeWaitAt = value); }
+    internal Instant KeepAliveAt { get => keepAliveAt; private set => layer.NoteDeadline(this, keepAliveAt = value); }
+    internal Instant FinWait2At { get => finWait2At; private set => layer.NoteDeadline(this, finWait2At = value); }
 
     private bool keepAlive;
     private Instant lastHeard;       // when the peer last sent an acceptable segment
@@ -24,6 +24,9 @@ public sealed partial class TcpConnection
     public TimeSpan KeepAliveIdle { get; set; }
     public TimeSpan KeepAliveInterval { get; set; }
     public int KeepAliveCount { get; set; }
+
+    /// <summary>The deadline this connection is queued at in the layer's timer queue (MaxValue: not queued).</summary>
+    internal Instant QueuedAt = Instant.MaxValue;
 
     internal Instant NextDeadline
     {

@@ -24,7 +24,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
         this.layer = layer;
         this.options = options;
         sender = new Sender(this, layer, options);
-        receiver = new Receiver(layer, options);
+        receiver = new Receiver(layer, options, this);
         challengeAcks = new TokenBucket(options.ChallengeAcksPerSecond, options.ChallengeAcksPerSecond);
         KeepAliveIdle = options.KeepAliveIdle;
         KeepAliveInterval = options.KeepAliveInterval;

@@ -90,7 +90,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         live.Add(c);
         var (iss, tsOffset) = InitialSequenceNumber(c.Local, remote, now);
         c.Open(iss, tsOffset, now);
-        NoteDeadline(c.NextDeadline); // anything armed before it was live
+        NoteDeadline(c, c.NextDeadline); // anything armed before it was live
         return Errno.Ok;
     }
 
@@ -174,6 +174,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         Table.Add(child);
         child.InTable = true;
         live.Add(child);
+        NoteDeadline(child, child.NextDeadline); // anything armed before it was live
         return child;
     }
 
@@ -213,25 +214,38 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         else c.NoteSoftError(error);
     }
 
-    // A lower bound of every connection's deadline, lowered as timers are set and made exact by
-    // Poll: the host asks for it after every frame, so it must not scan the connections.
-    private Instant earliest = Instant.MaxValue;
+    // The timer queue: connections by deadline, so that neither the host's question "when next?"
+    // (after every frame) nor a due timer scans the connections. A connection is queued again only
+    // when a timer moves its deadline earlier than where it is queued (QueuedAt); an entry that a
+    // later one superseded, or whose timer was stopped or moved later, is found stale when it comes
+    // up and is dropped or queued again at the connection's real deadline.
+    private readonly PriorityQueue<TcpConnection, Instant> timers = new();
 
-    internal void NoteDeadline(Instant deadline)
+    internal void NoteDeadline(TcpConnection c, Instant deadline)
     {
-        if (deadline < earliest) earliest = deadline;
+        if (deadline >= c.QueuedAt) return;
+        c.QueuedAt = deadline;
+        timers.Enqueue(c, deadline);
     }
 
-    /// <summary>No TCP timer is due before this (a rearmed timer may make it early; Poll then just recomputes).</summary>
-    internal Instant NextDeadline => earliest;
+    /// <summary>No TCP timer is due before this (a stopped or later-moved timer may make it early; Poll then requeues).</summary>
+    internal Instant NextDeadline => timers.TryPeek(out _, out var at) ? at : Instant.MaxValue;
 
     internal void Poll(Instant now)
     {
-        if (now < earliest) return;
         due.Clear();
-        foreach (var c in live) if (c.NextDeadline <= now) due.Add(c);
-        foreach (var c in due) if (c.State != TcpState.Closed) c.OnTimers(now);
-        earliest = NextExactDeadline();
+        while (timers.TryPeek(out var c, out var at) && at <= now)
+        {
+            timers.Dequeue();
+            if (at != c.QueuedAt) continue; // superseded by an earlier entry, which came up before
+            c.QueuedAt = Instant.MaxValue;
+            if (live.Contains(c)) due.Add(c);
+        }
+        foreach (var c in due)
+        {
+            if (c.State != TcpState.Closed && c.NextDeadline <= now) c.OnTimers(now);
+            if (live.Contains(c)) NoteDeadline(c, c.NextDeadline); // its next timer, or the same one moved later
+        }
     }
 
     /// <summary>The first broken invariant of any live connection (or of the table), or null; call after Poll(now).</summary>
@@ -242,7 +256,9 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
             if (c.State == TcpState.Closed) return $"{c} is closed but still live";
             if (c.CheckInvariants(now) is { } broken) return $"{c}: {broken}";
         }
-        if (earliest > NextExactDeadline()) return "the layer's deadline bound is later than a connection's timer";
+        if (NextDeadline > NextExactDeadline()) return "the timer queue's first deadline is later than a connection's timer";
+        foreach (var c in live)
+            if (c.NextDeadline < c.QueuedAt) return $"{c} has a timer at {c.NextDeadline} but is queued at {c.QueuedAt}";
         return null;
     }
 
