@@ -26,9 +26,12 @@ public static class ControlClient
     }
 
     /// <summary>Asks <paramref name="path"/> for a snapshot.</summary>
-    public static StackSnapshot Snapshot(string path, TimeSpan? timeout = null)
+    public static StackSnapshot Snapshot(string path, TimeSpan? timeout = null) =>
+        Parse(path, Request(path, ControlServer.SnapshotRequest, timeout ?? TimeSpan.FromSeconds(5)));
+
+    /// <summary>A response line as a snapshot; an {"error"} answer or anything else is a <see cref="ControlException"/>.</summary>
+    public static StackSnapshot Parse(string path, string line)
     {
-        var line = Request(path, ControlServer.SnapshotRequest, timeout ?? TimeSpan.FromSeconds(5));
         try
         {
             if (line.Contains("\"error\"") && JsonSerializer.Deserialize(line, ControlJson.Default.ControlError) is { Error: { } error })

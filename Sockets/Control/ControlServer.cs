@@ -14,7 +14,6 @@ namespace UserStack.Sockets.Control;
 /// user <see cref="AllowedUid"/> (root) is answered: the kernel's SO_PEERCRED says who connected;
 /// anyone else is closed on at once, counted in <see cref="Refused"/> and logged.
 /// </summary>
-[System.Runtime.Versioning.SupportedOSPlatform("linux")] // Unix file modes and SO_PEERCRED
 public sealed class ControlServer : IDisposable
 {
     public const string DefaultDirectory = "/run/ustack";
@@ -55,6 +54,7 @@ public sealed class ControlServer : IDisposable
     /// </summary>
     public static ControlServer Start(string path, Func<StackSnapshot> snapshot, uint allowedUid = 0, Action<string>? log = null)
     {
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("the control socket needs Linux (Unix file modes, SO_PEERCRED)");
         var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         if (!Directory.Exists(directory)) Directory.CreateDirectory(directory, DirectoryMode);
         else if (directory == DefaultDirectory) File.SetUnixFileMode(directory, DirectoryMode);
