@@ -123,7 +123,7 @@ public class StackSnapshotTests
         console.Write(TopView.Render(s, s with { UptimeSeconds = s.UptimeSeconds - 1 }, TimeSpan.FromSeconds(1)));
         var output = text.ToString();
         Assert.That(output, Does.Not.Contain("\u001b"), "no escape sequences when piped");
-        Assert.That(output, Does.Match($@"tcp +ESTABLISHED +5 +0 +{HostedPair.AddressB}:{Port} +{HostedPair.AddressA}:{clientPort} +\d+ "));
+        Assert.That(output, Does.Match($@"tcp +ESTABLISHED +5 +0 +{HostedPair.AddressB}:{Port} → {HostedPair.AddressA}:{clientPort} *\n +cubic .*cwnd:\d+ "));
         Assert.That(output, Does.Match(@"FramesReceived +\d+ +0 "), "per second: 0 against a snapshot with the same counts");
         Assert.That(output, Does.Match($@"{HostedPair.AddressB}/24 +02:00:00:00:07:02 +1500 +11 +12 +0"));
     }

@@ -112,7 +112,7 @@ public class ControlSocketInteropTests
 
             var top = Run("top", "--iterations", "1", "--socket", path);
             Assert.That(top.ExitCode, Is.Zero, top.Error);
-            Assert.That(top.Output, Does.Match($@"tcp +ESTABLISHED +0 +0 +{Regex.Escape(StackIp)}:7 +{Regex.Escape(HostIp)}:{port} +\d+ "));
+            Assert.That(top.Output, Does.Match($@"tcp +ESTABLISHED +0 +0 +{Regex.Escape(StackIp)}:7 → {Regex.Escape(HostIp)}:{port} *\n +\w+ .*rto:\d+(\.\d+)? rtt:[\d.]+/[\d.]+ mss:\d+ cwnd:\d+ "), top.Output);
             Assert.That(top.Output, Does.Contain(tap).And.Contain("FramesReceived"));
             Assert.That(top.Output, Does.Not.Contain("\u001b"), "plain when piped");
 

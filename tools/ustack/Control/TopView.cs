@@ -44,32 +44,22 @@ public static class TopView
         return table.Title("stack traffic and drops by reason");
     }
 
+    /// <summary>
+    /// One row per socket: protocol, state, queues, and "local → peer" with, under it for a TCP
+    /// connection, its numbers in netstat's words (the line that wraps on a narrow terminal).
+    /// </summary>
     private static Table Sockets(StackSnapshot s)
     {
-        var table = NewTable("Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer", "cwnd", "ssthresh", "srtt/rttvar ms", "rto ms", "retrans", "mss", "options");
+        var table = NewTable("Proto", "State", "Recv-Q", "Send-Q", "Local → Peer (TCP: cwnd, ssthresh in bytes; times in ms)");
+        table.Columns[1].NoWrap();
         foreach (var r in s.Sockets)
         {
-            var t = r.Tcp;
-            Add(table, r.Protocol, r.State, N(r.RecvQ), N(r.SendQ), r.Local, r.Remote ?? "*",
-                t is null ? "" : N(t.Cwnd),
-                t?.Ssthresh is { } ss ? N(ss) : "",
-                t is null ? "" : $"{SocketTable.Ms(t.SrttMs)}/{SocketTable.Ms(t.RttvarMs)}",
-                t is null ? "" : SocketTable.Ms(t.RtoMs),
-                t is null ? "" : $"{t.Retransmits}/{t.TotalRetransmits}",
-                t is null ? "" : N(t.Mss),
-                t is null ? "" : Options(t));
+            var ends = new Text($"{r.Local} → {r.Remote ?? "*"}");
+            IRenderable connection = r.Tcp is { } t ? new Rows(ends, new Text(SocketTable.Details(t), new Style(decoration: Decoration.Dim))) : ends;
+            table.AddRow(new Text(r.Protocol), new Text(r.State), new Text(N(r.RecvQ)), new Text(N(r.SendQ)), connection);
         }
         return table.Title("sockets");
     }
-
-    private static string Options(TcpRow t) => string.Join(' ', new[]
-    {
-        t.CongestionControl,
-        t.SendWscale is { } a && t.ReceiveWscale is { } b ? $"wscale:{a},{b}" : null,
-        t.Timestamps ? "ts" : null,
-        t.Sack ? "sack" : null,
-        t.InRecovery ? "recovery" : null,
-    }.OfType<string>());
 
     private static Table NewTable(params string[] columns)
     {
