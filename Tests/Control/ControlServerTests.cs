@@ -95,4 +95,23 @@ public partial class ControlServerTests
         var several = Assert.Throws<ControlException>(() => ControlClient.Choose(null, directory));
         Assert.That(several!.Message, Does.Contain("--socket").And.Contain("a.sock").And.Contain("b.sock"));
     }
+
+    [Test, NonParallelizable] // it borrows Console.Out
+    public async Task Top_with_iterations_draws_that_many_plain_snapshots_and_rates_from_the_second_on()
+    {
+        using var pair = new HostedPair();
+        var path = Path.Combine(directory, "tap9.sock");
+        using var server = StartOn(path, pair, geteuid());
+        var output = new StringWriter();
+        var saved = Console.Out;
+        Console.SetOut(output);
+        int exit;
+        try { exit = await UserStack.Tools.Commands.TopCommand.Run(path, TimeSpan.FromMilliseconds(50), 3, CancellationToken.None, plain: true); }
+        finally { Console.SetOut(saved); }
+        Assert.That(exit, Is.Zero);
+        var text = output.ToString();
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(text, @"ustack top: pid \d+, up [\d.]+ s, every 0\.05 s").Count, Is.EqualTo(3), text);
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(text, @"FramesReceived +\d+ +\d+").Count, Is.EqualTo(2), "a rate needs a snapshot before it");
+        Assert.That(server.Answered, Is.EqualTo(3));
+    }
 }

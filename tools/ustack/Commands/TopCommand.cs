@@ -34,22 +34,22 @@ public static class TopCommand
         return command;
     }
 
-    /// <summary>Live on a terminal; when output is redirected, one plain table per refresh, one after the other.</summary>
-    public static async Task<int> Run(string path, TimeSpan interval, int? iterations, CancellationToken cancel)
+    /// <summary>Live on a terminal; when output is redirected (or <paramref name="plain"/>), one plain table per refresh, one after the other, on Console.Out.</summary>
+    public static async Task<int> Run(string path, TimeSpan interval, int? iterations, CancellationToken cancel, bool? plain = null)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         var first = ControlClient.Snapshot(path); // fails before the screen is taken
-        if (Console.IsOutputRedirected)
+        if (plain ?? Console.IsOutputRedirected)
         {
-            var plain = AnsiConsole.Create(new AnsiConsoleSettings
+            var text = AnsiConsole.Create(new AnsiConsoleSettings
             {
                 Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors,
                 Interactive = InteractionSupport.No, Out = new AnsiConsoleOutput(Console.Out),
             });
-            plain.Profile.Width = 200;
-            await Loop(path, first, interval, iterations, stop.Token, view => { plain.Write(view); plain.WriteLine(); });
+            text.Profile.Width = 200;
+            await Loop(path, first, interval, iterations, stop.Token, view => { text.Write(view); text.WriteLine(); });
         }
         else
         {
