@@ -109,6 +109,7 @@ public static class UpCommand
                 udp?.Dispose();
                 return 2;
             }
+            using var control = Control.UpControl.Start(scene); // ustack netstat/top; the socket file goes when up ends
             var described = string.Join(",", new[] { daemons.Count > 0 ? DaemonKinds.Describe(daemons) : null, aspnet ? $"aspnet/{WebDemo.DefaultPort}" : null }.OfType<string>());
             var s = scene.Stack.Options;
             Console.WriteLine($"ready ip={s.Address} mac={s.HardwareAddress} {(options.PcapDevice is null ? "tap" : "pcap-device")}={scene.Device.Name} mtu={s.Mtu}" +
