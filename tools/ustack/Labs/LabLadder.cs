@@ -12,7 +12,7 @@ namespace UserStack.Tools.Labs;
 /// </summary>
 public static partial class LabLadder
 {
-    private const int ArrowWidth = 46;
+    private const int ArrowWidth = 56;
     private const string Reset = "\u001b[0m", Dim = "\u001b[2m", Green = "\u001b[32m", Cyan = "\u001b[36m", Red = "\u001b[1;31m", Yellow = "\u001b[1;33m", Magenta = "\u001b[35m", Blue = "\u001b[34m";
 
     public static string Header(string left, string right) =>

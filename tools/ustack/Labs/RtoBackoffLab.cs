@@ -34,9 +34,9 @@ public sealed class RtoBackoffLab : Lab
             .Where(t => t.Timer == TcpTimer.Retransmission && t.Action == TimerAction.Armed).Select(t => t.Duration).ToList();
         var resent = s.TraceA.Sent(FrameReason.TcpRetransmission);
         lab.Check(resent.Count == 5, "A retransmitted five times", $"{resent.Count}");
-        lab.Check(armed.Count >= 6 && armed[0] == rto, $"the first timeout was the connection's RTO ({rto.TotalMilliseconds} ms)",
+        lab.Check(armed.Count == 5 && armed[0] == rto * 2, $"the first timeout re-armed the timer at twice the connection's RTO ({rto.TotalMilliseconds} ms)",
             armed.Count == 0 ? "no timer" : $"{armed[0].TotalMilliseconds} ms");
-        lab.Check(armed.Count >= 6 && Enumerable.Range(1, 5).All(i => armed[i] == armed[i - 1] * 2), "the RTO doubled at each timeout",
+        lab.Check(armed.Count == 5 && Enumerable.Range(1, 4).All(i => armed[i] == armed[i - 1] * 2), "the RTO doubled at each timeout (back-off 1 to 5)",
             string.Join(", ", armed.Select(a => $"{a.TotalMilliseconds} ms")));
         var sends = s.TraceA.SentData().Select(f => f.Time).ToList();
         var gaps = sends.Zip(sends.Skip(1), (x, y) => y - x).ToList();

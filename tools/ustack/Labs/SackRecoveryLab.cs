@@ -24,7 +24,13 @@ public sealed class SackRecoveryLab : Lab
         var data = LabSession.Pattern(12 * client.SendMss);
         List<byte> received = null!;
         s.DropFromA = LabFrames.DropDataSegments(3, 6);
-        lab.Step("A sends 12 segments; the 3rd and the 6th are lost", () => received = s.Transfer(client, server, data, TimeSpan.FromSeconds(5)),
+        lab.Step("A sends 12 segments; the 3rd and the 6th are lost", () =>
+        {
+            received = s.Transfer(client, server, data, TimeSpan.FromSeconds(5));
+            s.RunUntil(() => client.SendUnacknowledged == client.SendNext, TimeSpan.FromSeconds(1));
+            client.Send(LabSession.Pattern(100), s.Now, out _); // one more segment: its ACK passes the recovery point
+            s.RunFor(TimeSpan.FromMilliseconds(50));
+        },
             "B's duplicate ACKs carry SACK blocks naming the data it holds above each hole (RFC 2018 §4). A's scoreboard marks the holes " +
             "lost once three segments above them are SACKed (RFC 6675 §4), and resends them in recovery as cwnd allows (RFC 6675 §5); " +
             "the cumulative ACK then jumps over everything.");

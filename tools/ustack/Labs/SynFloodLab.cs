@@ -34,7 +34,6 @@ public sealed class SynFloodLab : Lab
         "The first 4 SYNs each create a half-open connection (SYN-RECEIVED) and a SYN-ACK. Then the queue is full: B answers the " +
         "other 4 with SYN cookies (RFC 4987 §3.6) and keeps nothing for them.");
         int halfOpen = s.TraceB.Events.OfType<TcpStateChanged>().Count(c => c.To == "SynReceived");
-        int cookies = s.TraceB.Sent(FrameReason.TcpSynAckCookie).Count;
 
         var client = s.A.Tcp.Open();
         TcpConnection? accepted = null;
@@ -46,6 +45,7 @@ public sealed class SynFloodLab : Lab
         "A's SYN also gets a cookie. A's ACK returns the cookie (ISN + 1): B checks it, rebuilds the connection from it and the ACK " +
         "(MSS from the cookie), and A is served although the queue is still full of M's half-open connections.");
 
+        int cookies = s.TraceB.Sent(FrameReason.TcpSynAckCookie).Count;
         lab.Check(halfOpen == 4, "B kept exactly its backlog (4) of half-open connections", $"{halfOpen}");
         lab.Check(cookies >= 5, "B answered the SYNs beyond the backlog with SYN cookies (M's 4 and A's)", $"{cookies}");
         lab.CheckState(client, TcpState.Established, "A");
