@@ -31,7 +31,7 @@ public sealed class SlowStartLab : Lab
 
         var samples = new List<(double Ms, int Cwnd, int Ssthresh)>();
         var data = LabSession.Pattern(3 << 20);
-        int sent = 0, peak = 0;
+        int sent = 0;
         var buffer = new byte[65536];
         var start = s.Now;
         s.DropFromA = LabFrames.DropDataSegments(120);
@@ -45,7 +45,6 @@ public sealed class SlowStartLab : Lab
                 {
                     if (sent < data.Length) sent += Math.Max(0, client.Send(data.AsSpan(sent), s.Now, out _));
                     while (server.Receive(buffer, false, s.Now, out _) > 0) { }
-                    if (client.SlowStartThreshold >= int.MaxValue / 2) peak = Math.Max(peak, client.CongestionWindow);
                     return s.Now >= end;
                 }, Rtt * 2);
                 samples.Add(((s.Now - start).TotalMilliseconds, client.CongestionWindow, client.SlowStartThreshold));
@@ -68,8 +67,23 @@ public sealed class SlowStartLab : Lab
         lab.Check(avoidance.Count >= 5 && avoidance.Zip(avoidance.Skip(1)).All(p => p.Second.Cwnd - p.First.Cwnd is >= 0 and <= 2 * 1460)
             && avoidance[^1].Cwnd > avoidance[0].Cwnd,
             "after the loss cwnd grew linearly (0 to 2 segments each round trip)", string.Join(" ", avoidance.Select(p => p.Cwnd)));
-        lab.Check(loss > 0 && Math.Abs(samples[loss].Ssthresh - peak / 2) <= 2 * mss, $"the loss set ssthresh to about half of the cwnd it met ({peak} bytes)",
+        int flight = FlightSizeAtRecovery(s.TraceA.Events);
+        lab.Check(loss > 0 && Math.Abs(samples[loss].Ssthresh - flight / 2) <= mss, $"the loss set ssthresh to half the data in flight when it was found ({flight} bytes; RFC 5681 §3.2, equation 4)",
             loss > 0 ? $"ssthresh {samples[loss].Ssthresh}" : "no loss");
+    }
+
+    /// <summary>FlightSize when recovery began: the highest byte A had sent less the last ACK it had received.</summary>
+    private static int FlightSizeAtRecovery(List<TraceEvent> events)
+    {
+        uint highest = 0, acked = 0;
+        foreach (var e in events)
+        {
+            if (e is TcpCongestionChanged c && c.What.Contains("recovery entered")) return (int)(highest - acked);
+            if (e is FrameSent f && LabFrames.TryTcp(f.Frame, out _, out int n) && n > 0 && LabFrames.TryNumbers(f.Frame, out uint seq, out _, out _))
+                highest = Math.Max(highest, seq + (uint)n);
+            if (e is FrameReceived r && LabFrames.TryNumbers(r.Frame, out _, out uint ack, out _)) acked = ack;
+        }
+        return 0;
     }
 
     /// <summary>One bar per round trip, in segments, scaled to 60 columns.</summary>
