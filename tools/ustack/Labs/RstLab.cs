@@ -47,11 +47,12 @@ public sealed class RstLab : Lab
 
         lab.Step("A forged SYN on the live connection", () =>
         {
-            s.Inject(Forge(TcpFlags.Syn, 5), "forged by an attacker");
+            s.Inject(Forge(TcpFlags.Syn, 0), "forged by an attacker");
             s.RunFor(TimeSpan.FromMilliseconds(10));
         },
         "A SYN on a synchronized connection, wherever its sequence number, draws a challenge ACK too (RFC 5961 §4.2), where " +
-        "RFC 793 would have reset the connection.");
+        "RFC 793 would have reset the connection. (Like tcpdump, the trace counts sequence numbers from the latest SYN, so from here " +
+        "B's RCV.NXT reads 0.)");
         var afterSyn = server.State;
 
         lab.Step("A RST at exactly RCV.NXT", () =>
