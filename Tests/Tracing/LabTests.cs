@@ -29,6 +29,14 @@ public class LabTests
         Assert.That(output, Does.Not.Contain("[Enter]"), "no pause unless asked for");
     }
 
+    [TestCaseSource(nameof(Names))]
+    public void Lab_fails_its_checks_when_the_wire_loses_everything_B_sends(string name)
+    {
+        var (code, output) = Run(name, new LabRunOptions { Sabotage = (host, _) => host == "B" });
+        Assert.That(code, Is.EqualTo(1), output);
+        Assert.That(output.TrimEnd().Split('\n')[^1], Does.StartWith($"FAIL lab {name}: "));
+    }
+
     [Test]
     public void The_list_names_the_fourteen_labs_of_the_issue_in_kebab_case()
     {

@@ -29,8 +29,10 @@ public sealed class SimultaneousOpenLab : Lab
         "Each side, in SYN-SENT, receives a SYN without an ACK: it moves to SYN-RECEIVED and answers with a SYN-ACK that repeats its " +
         "own ISN and acknowledges the other's (RFC 9293 §3.10.7.3, the simultaneous-open branch).");
 
-        lab.Step("The SYN-ACKs cross", () => s.RunUntil(() => a.State == TcpState.Established && b.State == TcpState.Established, TimeSpan.FromSeconds(5)),
-            "Each SYN-ACK acknowledges the other side's SYN: both move from SYN-RECEIVED to ESTABLISHED (RFC 9293 §3.10.7.4). " +
+        lab.Step("The SYN-ACKs cross, then the ACKs", () => s.RunUntil(() => a.State == TcpState.Established && b.State == TcpState.Established, TimeSpan.FromSeconds(5)),
+            "Each SYN-ACK repeats a SYN already received, so its sequence number is below RCV.NXT: the receiver drops it as not " +
+            "acceptable and answers with an ACK (RFC 9293 §3.10.7.4, first check). That ACK acknowledges the receiver's own SYN, so on " +
+            "it each side moves from SYN-RECEIVED to ESTABLISHED. " +
             "No side was ever a listener.");
 
         lab.CheckState(a, TcpState.Established, "A");
