@@ -34,6 +34,7 @@ public class LabTests
     {
         var (code, output) = Run(name, new LabRunOptions { Sabotage = (host, _) => host == "B" });
         Assert.That(code, Is.EqualTo(1), output);
+        TestContext.Out.WriteLine(output.TrimEnd().Split('\n')[^1]);
         Assert.That(output.TrimEnd().Split('\n')[^1], Does.StartWith($"FAIL lab {name}: "));
     }
 

@@ -17,8 +17,7 @@ public sealed class DelayedAckLab : Lab
     public override void Play(LabContext lab)
     {
         var s = lab.Session;
-        Tcp.TcpConnection client = null!, server = null!;
-        lab.Step("A connects to B", () => { var (c, sv) = s.Connect(); (client, server) = (c, sv!); },
+        var (client, server) = lab.ConnectStep(
             "The handshake of `ustack lab handshake` (RFC 9293 §3.5).");
 
         Instant arrived = default;

@@ -18,9 +18,7 @@ public sealed class FastRetransmitLab : Lab
     public override void Play(LabContext lab)
     {
         var s = lab.Session;
-        TcpConnection client = null!, server = null!;
-        lab.Step("A connects to B", () => { var (c, sv) = s.Connect(); (client, server) = (c, sv!); },
-            "The handshake (RFC 9293 §3.5). Both sides agree not to use SACK: A did not offer it.");
+        var (client, server) = lab.ConnectStep("The handshake (RFC 9293 §3.5). Both sides agree not to use SACK: A did not offer it.");
 
         var data = LabSession.Pattern(12 * client.SendMss);
         List<byte> received = null!;

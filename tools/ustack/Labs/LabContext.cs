@@ -32,6 +32,19 @@ public sealed class LabContext
         pause();
     }
 
+    /// <summary>
+    /// The step most labs begin with: B listens on port 7 and A connects. Stops the lab with a clear
+    /// reason (<see cref="LabStoppedException"/>) when the handshake does not complete.
+    /// </summary>
+    public (TcpConnection Client, TcpConnection Server) ConnectStep(string explanation)
+    {
+        TcpConnection? client = null, server = null;
+        Step("A connects to B", () => (client, server) = Session.Connect(), explanation);
+        if (server is null || client!.State != TcpState.Established)
+            throw new LabStoppedException($"A could not connect to B: A is {Diagnostics.TraceFormatter.RfcName(client!.State.ToString())}, B accepted {(server is null ? "nothing" : "a connection")}");
+        return (client, server);
+    }
+
     /// <summary>Prints the ladder lines not printed yet.</summary>
     public void Flush(Func<LadderItem, bool>? show = null)
     {
@@ -73,3 +86,6 @@ public sealed class LabContext
         if (line.Length > 0) yield return line.ToString();
     }
 }
+
+/// <summary>A lab could not go on (its set-up failed): the runner reports the message as the lab's failure.</summary>
+public sealed class LabStoppedException(string message) : Exception(message);

@@ -45,6 +45,11 @@ public static class LabRunner
         output.WriteLine();
         output.WriteLine(LabLadder.Header($"A {LabSession.AddressA}", $"B {LabSession.AddressB}"));
         try { lab.Play(context); }
+        catch (LabStoppedException e)
+        {
+            context.Flush();
+            context.Failures.Add(e.Message);
+        }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or NullReferenceException)
         {
             context.Flush();

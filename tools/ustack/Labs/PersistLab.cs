@@ -17,9 +17,7 @@ public sealed class PersistLab : Lab
     public override void Play(LabContext lab)
     {
         var s = lab.Session;
-        TcpConnection client = null!, server = null!;
-        lab.Step("A connects to B", () => { var (c, sv) = s.Connect(); (client, server) = (c, sv!); },
-            "B's SYN-ACK offers a window of only 4096 bytes: its receive buffer.");
+        var (client, server) = lab.ConnectStep("B's SYN-ACK offers a window of only 4096 bytes: its receive buffer.");
 
         var data = LabSession.Pattern(16384);
         int sent = 0;

@@ -28,8 +28,7 @@ public sealed class RstLab : Lab
         "a RST that acknowledges its SYN and reports \"connection refused\" (§3.10.7.3).");
         var refusedError = refused.TakeError();
 
-        TcpConnection client = null!, server = null!;
-        lab.Step("A connects to port 7", () => { var (c, sv) = s.Connect(); (client, server) = (c, sv!); }, "A normal handshake.");
+        var (client, server) = lab.ConnectStep("A normal handshake, to port 7 this time.");
 
         byte[] Forge(TcpFlags flags, int offset) => LabFrames.Tcp(LabSession.MacA, LabSession.AddressA, LabSession.MacB, LabSession.AddressB,
             new TcpRepr(client.Local.Port, 7, server.ReceiveNext + offset, flags.HasFlag(TcpFlags.Ack) ? server.SendNext : default, flags, 1000));

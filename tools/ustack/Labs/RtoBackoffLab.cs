@@ -15,9 +15,7 @@ public sealed class RtoBackoffLab : Lab
     public override void Play(LabContext lab)
     {
         var s = lab.Session;
-        TcpConnection client = null!, server = null!;
-        lab.Step("A connects to B", () => { var (c, sv) = s.Connect(); (client, server) = (c, sv!); },
-            "The handshake measured one round trip of 2 ms, but the RTO never goes below 200 ms (Linux's minimum; RFC 6298 §2.4 says 1 s).");
+        var (client, server) = lab.ConnectStep("The handshake measured one round trip of 2 ms, but the RTO never goes below 200 ms (Linux's minimum; RFC 6298 §2.4 says 1 s).");
 
         var rto = client.Rto;
         int first = s.TraceA.Events.Count;

@@ -17,9 +17,7 @@ public sealed class SackRecoveryLab : Lab
     public override void Play(LabContext lab)
     {
         var s = lab.Session;
-        TcpConnection client = null!, server = null!;
-        lab.Step("A connects to B", () => { var (c, sv) = s.Connect(); (client, server) = (c, sv!); },
-            "Both SYNs carry sackOK: SACK is permitted on this connection (RFC 2018 §2).");
+        var (client, server) = lab.ConnectStep("Both SYNs carry sackOK: SACK is permitted on this connection (RFC 2018 §2).");
 
         var data = LabSession.Pattern(12 * client.SendMss);
         List<byte> received = null!;

@@ -16,9 +16,7 @@ public sealed class SimultaneousCloseLab : Lab
     public override void Play(LabContext lab)
     {
         var s = lab.Session;
-        TcpConnection client = null!, server = null!;
-        lab.Step("A connects to B", () => { var (c, sv) = s.Connect(); (client, server) = (c, sv!); },
-            "The handshake (RFC 9293 §3.5). MSL is 5 s in this lab, so TIME-WAIT lasts 10 s.");
+        var (client, server) = lab.ConnectStep("The handshake (RFC 9293 §3.5). MSL is 5 s in this lab, so TIME-WAIT lasts 10 s.");
 
         lab.Step("Both close: the FINs cross", () =>
         {

@@ -25,9 +25,7 @@ public sealed class SlowStartLab : Lab
     public override void Play(LabContext lab)
     {
         var s = lab.Session;
-        TcpConnection client = null!, server = null!;
-        lab.Step("A connects to B", () => { var (c, sv) = s.Connect(); (client, server) = (c, sv!); },
-            "A 20 ms round trip: each ladder step below is a round trip.");
+        var (client, server) = lab.ConnectStep("A 20 ms round trip: each ladder step below is a round trip.");
 
         var samples = new List<(double Ms, int Cwnd, int Ssthresh)>();
         var data = LabSession.Pattern(3 << 20);

@@ -15,8 +15,7 @@ public sealed class TimeWaitLab : Lab
     public override void Play(LabContext lab)
     {
         var s = lab.Session;
-        TcpConnection client = null!, server = null!;
-        lab.Step("A connects to B", () => { var (c, sv) = s.Connect(); (client, server) = (c, sv!); }, "A normal handshake.");
+        var (client, server) = lab.ConnectStep("A normal handshake.");
 
         lab.Step("A closes", () =>
         {
