@@ -118,6 +118,24 @@ public class LabTests
         Assert.That(output, Does.Contain("\u001b[32m─ S seq 0"));
     }
 
+    [TestCase(new[] { "lab", "handshake", "--no-pause" }, 0, "PASS lab handshake: 4 checks held")]
+    [TestCase(new[] { "lab", "--list" }, 0, "  sack-recovery        SACK recovery")]
+    [TestCase(new[] { "lab", "no-such-lab" }, 2, "ustack lab: no lab named 'no-such-lab'")]
+    public void The_command_line_runs_a_lab_lists_them_and_refuses_an_unknown_name(string[] args, int code, string expected)
+    {
+        var (output, error) = (Console.Out, Console.Error);
+        var captured = new StringWriter();
+        Console.SetOut(captured);
+        Console.SetError(captured);
+        try
+        {
+            var root = new System.CommandLine.RootCommand { UserStack.Tools.Commands.LabCommand.Create() };
+            Assert.That(root.Parse(args).Invoke(), Is.EqualTo(code), captured.ToString());
+        }
+        finally { Console.SetOut(output); Console.SetError(error); }
+        Assert.That(captured.ToString(), Does.Contain(expected));
+    }
+
     private static void AssertGolden(string name, string actual, [CallerFilePath] string here = "")
     {
         var path = Path.Combine(Path.GetDirectoryName(here)!, "Golden", name);
