@@ -32,7 +32,8 @@ public sealed class SynFloodLab : Lab
             s.RunFor(TimeSpan.FromMilliseconds(5));
         },
         "The first 4 SYNs each create a half-open connection (SYN-RECEIVED) and a SYN-ACK. Then the queue is full: B answers the " +
-        "other 4 with SYN cookies (RFC 4987 §3.6) and keeps nothing for them.");
+        "other 4 with SYN cookies (RFC 4987 §3.6) and keeps nothing for them. A shares the wire and sees the SYN-ACKs to M go by: " +
+        "not its MAC address, it drops them.");
         int halfOpen = s.TraceB.Events.OfType<TcpStateChanged>().Count(c => c.To == "SynReceived");
 
         var client = s.A.Tcp.Open();
