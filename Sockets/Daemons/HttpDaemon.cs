@@ -82,18 +82,26 @@ public sealed class HttpDaemon(StackHost host, DateTime startedAt)
         await connection.SendAsync(headOnly ? bytes : [.. bytes, .. content], cancel);
     }
 
+    /// <summary>Connection rows the page shows at most; the totals by state count them all.</summary>
+    public const int MaxRows = 100;
+
     /// <summary>The page: who we are, how long we have run, what we counted, who is connected.</summary>
     public string Page()
     {
-        string address, mac, counters, tcp, udp;
+        string address, mac, counters, tcp, udp, totals;
+        int hidden;
         lock (host.Gate)
         {
             var s = host.Stack;
             address = s.Options.Address.ToString();
             mac = s.Options.HardwareAddress.ToString();
             counters = string.Concat(s.Counters.NonZero().Select(c => $"<tr><td>{c.Name}</td><td>{c.Value}</td></tr>\n"));
-            tcp = string.Concat(s.Tcp.Connections.Concat(s.Tcp.Table.All.Where(c => c.State == Tcp.TcpState.Listen)).Distinct()
-                .Select(c => $"<tr><td>{c.Local}</td><td>{c.Remote?.ToString() ?? "*"}</td><td>{c.State}</td></tr>\n"));
+            // Thousands of connections (a load test leaves them in TIME-WAIT) would make every page
+            // megabytes: the totals by state, listeners first, then at most MaxRows rows.
+            var all = s.Tcp.Table.All.Where(c => c.State == Tcp.TcpState.Listen).Concat(s.Tcp.Connections).Distinct().ToList();
+            totals = string.Join(", ", all.GroupBy(c => c.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key}"));
+            hidden = Math.Max(0, all.Count - MaxRows);
+            tcp = string.Concat(all.Take(MaxRows).Select(c => $"<tr><td>{c.Local}</td><td>{c.Remote?.ToString() ?? "*"}</td><td>{c.State}</td></tr>\n"));
             udp = string.Concat(s.Udp.Table.All.Select(u => $"<tr><td>{u.Local}</td><td>{u.Remote?.ToString() ?? "*"}</td><td>{u.QueuedDatagrams} queued</td></tr>\n"));
         }
         var up = DateTime.UtcNow - startedAt;
@@ -105,8 +113,9 @@ public sealed class HttpDaemon(StackHost host, DateTime startedAt)
             <p>A user-space TCP/IP stack in C#. This page came to you over its own TCP.</p>
             <p>Address <b>{address}</b>, MAC <b>{mac}</b>, up for <b>{(int)up.TotalHours}h {up.Minutes}m {up.Seconds}s</b>.</p>
             <h2>TCP connections</h2>
+            <p>{(totals.Length == 0 ? "none" : totals)}</p>
             <table border="1"><tr><th>local</th><th>remote</th><th>state</th></tr>
-            {tcp}</table>
+            {tcp}</table>{(hidden > 0 ? $"\n<p>and {hidden} more not shown (the first {MaxRows} rows only)</p>" : "")}
             <h2>UDP sockets</h2>
             <table border="1"><tr><th>local</th><th>remote</th><th>queue</th></tr>
             {udp}</table>
