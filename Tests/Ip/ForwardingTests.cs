@@ -180,6 +180,7 @@ public class ForwardingTests
         Assert.That(t.R.Counters[DropReason.Ipv4TooBig], Is.GreaterThan(0));
     }
 
+    [Rfc(9293, "MUST-67"), Rfc(9293, "MUST-44")]
     [Test]
     public void RFC9293_3_7_1_a_connection_announces_the_mss_of_the_link_its_route_leaves_by()
     {

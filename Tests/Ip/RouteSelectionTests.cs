@@ -80,6 +80,7 @@ public class RouteSelectionTests
         Assert.That(stack.Counters[DropReason.Ipv4NoRoute], Is.EqualTo(1));
     }
 
+    [Rfc(9293, "MUST-44")]
     [Test]
     public void The_source_and_mtu_of_a_datagram_are_those_of_the_link_its_route_leaves_by()
     {

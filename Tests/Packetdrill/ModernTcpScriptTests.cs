@@ -33,6 +33,7 @@ public class ModernTcpScriptTests
         Assert.That(outcome.Verdict, Is.EqualTo(Verdict.Pass), outcome.Message);
     }
 
+    [Rfc(9293, "MUST-66")]
     [Test]
     public void Rfc9293_zero_window_still_processes_ack()
     {
@@ -60,6 +61,7 @@ public class ModernTcpScriptTests
             """);
     }
 
+    [Rfc(9293, "MUST-39")]
     [Test]
     public void Rfc9293_receiver_sws_window_update_after_small_reads()
     {
@@ -90,6 +92,7 @@ public class ModernTcpScriptTests
             """);
     }
 
+    [Rfc(9293, "MUST-39")]
     [Test]
     public void Receiver_sws_avoidance_announces_a_reopened_window_once_a_segment_fits()
     {

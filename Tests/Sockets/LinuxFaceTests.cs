@@ -525,6 +525,7 @@ public class LinuxFaceTests : BsdSocketPairFixture
         Assert.That(info[0], Is.EqualTo(TCP_LISTEN));
     }
 
+    [Rfc(9293, "MUST-48"), Rfc(9293, "MUST-49")]
     [Test]
     public void IpTosAndIpTtlReachTheWireOfATcpConnection()
     {

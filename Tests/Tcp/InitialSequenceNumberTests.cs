@@ -19,6 +19,7 @@ public class InitialSequenceNumberTests
         return syn.Sequence.Value;
     }
 
+    [Rfc(9293, "MUST-9")]
     [Test]
     public void Different_connections_at_the_same_moment_get_unrelated_isns()
     {
@@ -29,6 +30,7 @@ public class InitialSequenceNumberTests
         Assert.That(isns.Zip(isns.Skip(1), (a, b) => unchecked(b - a)).Distinct().Count(), Is.GreaterThan(1), "not a counter: F() hashes each 4-tuple");
     }
 
+    [Rfc(9293, "MUST-8")]
     [Test]
     public void The_same_four_tuple_later_moves_on_with_the_4_microsecond_clock()
     {
@@ -42,6 +44,7 @@ public class InitialSequenceNumberTests
         Assert.That(unchecked(after - before), Is.EqualTo(250u), "1 ms is 250 ticks of 4 µs");
     }
 
+    [Rfc(9293, "MUST-9")]
     [Test]
     public void Another_secret_gives_other_isns()
     {

@@ -51,6 +51,7 @@ public class ReceiveWindowEdgeTests
         Assert.That(Receiver.ShiftFor(int.MaxValue), Is.EqualTo(14), "RFC 7323 2.3: at most 14");
     }
 
+    [Rfc(9293, "MUST-39")]
     [Test]
     public void Small_reads_do_not_move_the_edge_until_a_segment_or_half_the_buffer_fits()
     {

@@ -94,6 +94,7 @@ public class TcpTransferTests
         Assert.That(SHA256.HashData(received), Is.EqualTo(SHA256.HashData(data)));
     }
 
+    [Rfc(9293, "MUST-12")]
     [Test]
     public void Connecting_to_a_closed_port_is_refused_by_rst()
     {
@@ -105,6 +106,7 @@ public class TcpTransferTests
         Assert.That(w.B.Counters[Counter.TcpResetsSent], Is.EqualTo(1));
     }
 
+    [Rfc(9293, "MUST-12"), Rfc(9293, "MUST-20")]
     [Test]
     public void A_dead_peer_ends_in_timed_out_not_a_hang()
     {
@@ -136,6 +138,7 @@ public class TcpTransferTests
         Assert.That(second.State, Is.EqualTo(TcpState.Established), "the retransmitted SYN got in once accept made room");
     }
 
+    [Rfc(9293, "MUST-10")]
     [Test]
     public void Simultaneous_open_reaches_established_on_both_sides()
     {

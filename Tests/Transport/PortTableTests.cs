@@ -36,6 +36,7 @@ public class PortTableTests
         Assert.That(Bind(t, new(A, 7)), Is.EqualTo(Errno.EADDRINUSE));
     }
 
+    [Rfc(9293, "MUST-43")]
     [Test]
     public void A_wildcard_bind_conflicts_with_a_specific_one_either_way()
     {
@@ -81,6 +82,7 @@ public class PortTableTests
     }
 
 
+    [Rfc(9293, "MUST-42")]
     [Test]
     public void Lookup_finds_a_connection_among_many_on_a_listeners_port_and_the_listener_for_a_new_peer()
     {

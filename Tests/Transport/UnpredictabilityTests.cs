@@ -91,6 +91,7 @@ public class UnpredictabilityTests
         return (ChiSquare(tops), changed / count);
     }
 
+    [Rfc(9293, "MUST-9")]
     [Test]
     public void RFC6528_isns_of_different_four_tuples_are_uniform_and_unrelated()
     {
@@ -111,6 +112,7 @@ public class UnpredictabilityTests
         Assert.That(bits, Is.Not.InRange(15.0, 17.0));
     }
 
+    [Rfc(9293, "MUST-8")]
     [Test]
     public void RFC6528_the_same_four_tuple_moves_forward_with_the_4_microsecond_clock()
     {

@@ -109,6 +109,7 @@ public class UdpTests
         Assert.That(Take(socket).Data, Is.EqualTo(new byte[] { 5 }));
     }
 
+    [Rfc(1122, "3.2.2")]
     [Test]
     public void Port_unreachable_is_reported_to_a_connected_socket_as_connection_refused()
     {

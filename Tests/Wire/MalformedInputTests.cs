@@ -93,6 +93,7 @@ public class MalformedInputTests
 
     public static IEnumerable<TestCaseData> AllCases() => Cases.Select(c => new TestCaseData(c.Make, c.Reason).SetName("Dropped and counted: " + c.Name));
 
+    [Rfc(9293, "MUST-3"), Rfc(9293, "MUST-7"), Rfc(9293, "MUST-57")]
     [TestCaseSource(nameof(AllCases))]
     public void Malformed_input_is_dropped_and_counted(Func<byte[]> make, DropReason reason)
     {

@@ -104,6 +104,7 @@ public class RoundTripTests
         Assert.That(decoded.PayloadData ?? [], Is.EqualTo(data));
     }
 
+    [Rfc(9293, "MUST-2")]
     [Test]
     public void Tcp_with_every_option_round_trips_and_decodes_with_a_valid_checksum()
     {
@@ -141,6 +142,7 @@ public class RoundTripTests
         Assert.That(parsed, Is.EqualTo(options));
     }
 
+    [Rfc(9293, "MUST-50")]
     [Test]
     public void Ipv4_options_are_parsed_and_skipped()
     {
