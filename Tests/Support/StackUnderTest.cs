@@ -29,6 +29,15 @@ public sealed class StackUnderTest
         Stack.Poll(Now);
     }
 
+    /// <summary>The last frame the stack sent, read as a TCP segment (asserted to be one).</summary>
+    public UserStack.Wire.TcpSegment LastTcpSent(out byte[] frame)
+    {
+        frame = Sink.Frames.Last();
+        Assert.That(UserStack.Wire.Ipv4Packet.TryRead(frame.AsSpan(14), out var ip, out _), Is.True);
+        Assert.That(UserStack.Wire.TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var segment, out _), Is.True);
+        return segment;
+    }
+
     /// <summary>Teaches the stack the peer's MAC, as the peer's own ARP request would.</summary>
     public void LearnPeer()
     {

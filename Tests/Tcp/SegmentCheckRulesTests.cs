@@ -21,14 +21,6 @@ public class SegmentCheckRulesTests
         return Frames.Ipv4(IpProtocol.Tcp, bytes, source);
     }
 
-    private static TcpSegment LastSent(StackUnderTest s, out byte[] frame)
-    {
-        frame = s.Sink.Frames.Last();
-        Assert.That(Ipv4Packet.TryRead(frame.AsSpan(14), out var ip, out _), Is.True);
-        Assert.That(TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out _), Is.True);
-        return seg;
-    }
-
     private static (StackUnderTest S, TcpConnection Listener) Listening(TcpOptions? tcp = null)
     {
         var s = new StackUnderTest(Frames.Options() with { Tcp = tcp ?? new TcpOptions() });
@@ -44,7 +36,7 @@ public class SegmentCheckRulesTests
     {
         var (s, listener) = Listening(tcp);
         s.Receive(Segment(new SeqNumber(1000), default, TcpFlags.Syn));
-        var synAck = LastSent(s, out var synAckFrame);
+        var synAck = s.LastTcpSent(out var synAckFrame);
         var ourNext = synAck.Sequence + 1;
         s.Receive(Segment(new SeqNumber(1001), ourNext, TcpFlags.Ack));
         var c = listener.TakeAccepted();
@@ -98,7 +90,7 @@ public class SegmentCheckRulesTests
     {
         var (s, c, ourNext, _) = Established(new TcpOptions { ReceiveBufferSize = 1000 });
         s.Receive(Segment(new SeqNumber(1001), ourNext, TcpFlags.Ack | TcpFlags.Psh, new byte[1000]));
-        var ack = LastSent(s, out _);
+        var ack = s.LastTcpSent(out _);
         Assert.That((ack.Acknowledgment, ack.Window), Is.EqualTo((new SeqNumber(2001), (ushort)0)), "the unread 1000 bytes close the window");
         s.Sink.Frames.Clear();
         return (s, c, ourNext);

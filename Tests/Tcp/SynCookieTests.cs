@@ -22,14 +22,6 @@ public class SynCookieTests
         return Frames.Ipv4(IpProtocol.Tcp, bytes, source);
     }
 
-    private static TcpSegment LastSent(StackUnderTest s, out byte[] frame)
-    {
-        frame = s.Sink.Frames.Last();
-        Assert.That(Ipv4Packet.TryRead(frame.AsSpan(14), out var ip, out _), Is.True);
-        Assert.That(TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out _), Is.True);
-        return seg;
-    }
-
     private static (StackUnderTest, TcpConnection) Listening(int backlog)
     {
         var s = new StackUnderTest(Frames.Options() with { Secret = [1, 2, 3] });
@@ -50,7 +42,7 @@ public class SynCookieTests
         Assert.That(s.Stack.Tcp.Connections, Has.Count.EqualTo(2));
 
         s.Receive(Segment(40002, new SeqNumber(3000), default, TcpFlags.Syn, new TcpOptionsRepr(MaximumSegmentSize: 1450)));
-        var synAck = LastSent(s, out _);
+        var synAck = s.LastTcpSent(out _);
         Assert.That(synAck.Flags, Is.EqualTo(TcpFlags.Syn | TcpFlags.Ack));
         Assert.That(synAck.Acknowledgment, Is.EqualTo(new SeqNumber(3001)));
         Assert.That(s.Stack.Counters[Counter.TcpSynCookiesSent], Is.EqualTo(1));
@@ -64,7 +56,7 @@ public class SynCookieTests
         var (s, listener) = Listening(backlog: 1);
         s.Receive(Segment(40000, new SeqNumber(1000), default, TcpFlags.Syn)); // fills the queue
         s.Receive(Segment(40001, new SeqNumber(5000), default, TcpFlags.Syn, new TcpOptionsRepr(MaximumSegmentSize: 1450)));
-        var cookie = LastSent(s, out _).Sequence;
+        var cookie = s.LastTcpSent(out _).Sequence;
         var ack = new TcpRepr(40001, 80, new SeqNumber(5001), cookie + 1, TcpFlags.Ack | TcpFlags.Psh, 64240, PayloadLength: 5);
         var bytes = new byte[ack.Length];
         "hello"u8.CopyTo(bytes.AsSpan(ack.HeaderLength));
@@ -89,11 +81,11 @@ public class SynCookieTests
         var (s, listener) = Listening(backlog: 1);
         s.Receive(Segment(40000, new SeqNumber(1000), default, TcpFlags.Syn));
         s.Receive(Segment(40001, new SeqNumber(5000), default, TcpFlags.Syn));
-        var cookie = LastSent(s, out _).Sequence;
+        var cookie = s.LastTcpSent(out _).Sequence;
         s.Receive(Segment(40002, new SeqNumber(5001), cookie + 1, TcpFlags.Ack)); // another port
-        Assert.That(LastSent(s, out _).Flags, Is.EqualTo(TcpFlags.Rst));
+        Assert.That(s.LastTcpSent(out _).Flags, Is.EqualTo(TcpFlags.Rst));
         s.Receive(Segment(40001, new SeqNumber(6001), cookie + 1, TcpFlags.Ack)); // another peer ISN
-        Assert.That(LastSent(s, out _).Flags, Is.EqualTo(TcpFlags.Rst));
+        Assert.That(s.LastTcpSent(out _).Flags, Is.EqualTo(TcpFlags.Rst));
         Assert.That(s.Stack.Counters[DropReason.TcpSynCookieInvalid], Is.EqualTo(2));
         Assert.That(listener.TakeAccepted(), Is.Null);
     }
