@@ -158,6 +158,18 @@ public class LadderDiagramTests
     }
 
     [Test]
+    public void A_trace_redirected_from_ustack_up_keeps_its_ready_and_counters_lines_and_still_reads()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"ustack-up-out-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            File.WriteAllLines(path, ["ready ip=10.9.0.1/24 mac=02:00:00:00:09:01 tap=tap0 mtu=1500", .. File.ReadAllLines(files.Trace), "stopped; counters: TcpSegmentsSent=12"]);
+            Assert.That(Terminal(DiagramCommand.Load(path, ConversationChoice.First)), Is.EqualTo(Terminal(FromTrace())));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Test]
     public void A_file_that_is_no_capture_and_a_conversation_that_is_not_there_are_clear_errors()
     {
         var path = Path.Combine(Path.GetTempPath(), $"ustack-not-{Guid.NewGuid():N}.bin");

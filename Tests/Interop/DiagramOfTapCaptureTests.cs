@@ -6,7 +6,8 @@ namespace UserStack.Tests.Interop;
 
 /// <summary>
 /// `ustack diagram` and `ustack graph` on a capture made the real way: `ustack up --pcap` on a TAP in a
-/// private namespace, the kernel's nc talking to the echo daemon, then both commands as a user runs them.
+/// private namespace, the kernel's nc talking to the echo daemon, with a JSON trace on standard output, then both commands
+/// as a user runs them, on the capture and on the trace.
 /// </summary>
 [Category("Interop")]
 [NonParallelizable]
@@ -29,16 +30,22 @@ public class DiagramOfTapCaptureTests
         var (tap, ns) = TapFixture.NewNames();
         var dir = Directory.CreateTempSubdirectory("ustack-diagram-tap-").FullName;
         var pcap = Path.Combine(dir, "echo.pcapng");
+        var trace = Path.Combine(dir, "echo.jsonl");
         try
         {
-            using (var up = Ustack("up", "--tap", tap, "--ip", "10.89.3.2/24", "--host-ip", "10.89.3.1/24", "--netns", ns, "--daemons", "echo", "--pcap", pcap))
+            using (var up = Ustack("up", "--tap", tap, "--ip", "10.89.3.2/24", "--host-ip", "10.89.3.1/24", "--netns", ns, "--daemons", "echo", "--pcap", pcap, "--trace", "tcp", "--trace-format", "json"))
             {
                 var errors = up.StandardError.ReadToEndAsync();
+                var kept = new List<string>(); // all of standard output, as `ustack up ... > echo.jsonl` keeps it
                 try
                 {
-                    var ready = up.StandardOutput.ReadLineAsync();
-                    if (!ready.Wait(TimeSpan.FromSeconds(30))) Assert.Fail("no ready line within 30 s");
-                    Assert.That(ready.Result, Does.StartWith("ready "), errors.IsCompleted ? errors.Result : "");
+                    var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+                    while (kept.Count == 0 || !kept[^1].StartsWith("ready ")) // the listener's trace lines come first
+                    {
+                        var line = up.StandardOutput.ReadLineAsync();
+                        if (!line.Wait(deadline - DateTime.UtcNow) || line.Result is null) Assert.Fail($"no ready line within 30 s: {(errors.IsCompleted ? errors.Result : "")}");
+                        kept.Add(line.Result!);
+                    }
                     File.WriteAllText(Path.Combine(dir, "in.txt"), "hello ladder\n");
                     var echo = Shell.Run("ip", ["netns", "exec", ns, "sh", "-c", $"nc -N -w 5 10.89.3.2 7 < {Path.Combine(dir, "in.txt")}"], TimeSpan.FromSeconds(20));
                     Assert.That(echo.Output, Is.EqualTo("hello ladder\n"), echo.Error);
@@ -49,6 +56,7 @@ public class DiagramOfTapCaptureTests
                     if (!up.WaitForExit(TimeSpan.FromSeconds(20))) up.Kill(entireProcessTree: true);
                 }
                 Assert.That(up.ExitCode, Is.Zero, errors.Result);
+                File.WriteAllLines(trace, [.. kept, up.StandardOutput.ReadToEnd()]);
             }
 
             string Run(params string[] arguments)
@@ -67,6 +75,9 @@ public class DiagramOfTapCaptureTests
             Assert.That(ladder, Does.Match(@"\|<-+ \[S\.\] seq 0 ack 1 win \d+ -+\|  sent: SYN-ACK: answering a SYN"));
             Assert.That(ladder, Does.Contain("len 13"), "the echoed line");
             Assert.That(ladder, Does.Not.Contain("\e["), "plain when piped");
+            var fromTrace = Run("diagram", trace);
+            Assert.That(fromTrace, Does.Contain("10.89.3.2:7: CLOSED → SYN-RECEIVED: a SYN arrived at the listener").And.Contain("SYN-RECEIVED → ESTABLISHED"));
+            Assert.That(fromTrace, Does.Contain("len 13"));
             Assert.That(Run("diagram", pcap, "--format", "mermaid"), Does.StartWith("sequenceDiagram\n").And.Contain("L->>R: "));
             var svg = Path.Combine(dir, "echo.svg");
             Run("diagram", pcap, "--format", "svg", "--output", svg);

@@ -71,7 +71,7 @@ public static partial class LadderBuilder
                 }
                 steps.Add(LadderStep.Frame(o.Time, f.Source == left, s, o.Note));
             }
-            else if (o.Event is { } text && o.Time >= start && o.Time <= end + 300)
+            else if (o.Event is { } text)
             {
                 if (o.Connection is { } c)
                 {
@@ -80,7 +80,7 @@ public static partial class LadderBuilder
                     steps.Add(LadderStep.Event(o.Time, ends[0] == left, text));
                     if (o.Cwnd is { } w) congestion.Add((o.Time, w, ends[0] == left));
                 }
-                else if (o.Time <= end) steps.Add(LadderStep.Event(o.Time, LastReceiver(steps) ?? true, text)); // a drop: beside the host that just received
+                else if (o.Time >= start && o.Time <= end) steps.Add(LadderStep.Event(o.Time, LastReceiver(steps) ?? true, text)); // a drop: beside the host that just received
             }
         }
         return new LadderDiagram(left, right, steps) { Congestion = congestion };

@@ -5,7 +5,8 @@ namespace UserStack.Tools.Diagrams;
 /// <summary>
 /// A JSON-lines trace (`ustack up --trace-format json`, Stack/Diagnostics/TraceJson) as observations:
 /// frame lines with their reason and rule as the note; state, timer, congestion and TCP drop events as
-/// events of their connection. A line that is not a JSON object is a <see cref="FormatException"/> naming it.
+/// events of their connection. Lines that do not start with '{' are skipped; a record that is not JSON is a
+/// <see cref="FormatException"/> naming its line.
 /// </summary>
 public static class LadderFromTrace
 {
@@ -16,7 +17,7 @@ public static class LadderFromTrace
         foreach (var line in lines)
         {
             number++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
+            if (!line.TrimStart().StartsWith('{')) continue; // not a record: the ready or counters line of `ustack up`
             JsonElement o;
             try { o = JsonDocument.Parse(line).RootElement; }
             catch (JsonException e) { throw new FormatException($"line {number} is not JSON: {e.Message}"); }
@@ -45,12 +46,18 @@ public static class LadderFromTrace
 
     public static LadderDiagram Build(string path, ConversationChoice choice) => LadderBuilder.Build(Read(File.ReadLines(path)), choice);
 
-    /// <summary>A trace file starts with '{'; anything else is taken for a capture.</summary>
+    /// <summary>
+    /// A trace has a line that starts with '{' in its first 64 KiB (`ustack up ... > file` also keeps the
+    /// stack's ready and counters lines, which <see cref="Read"/> skips); anything else is taken for a capture.
+    /// </summary>
     public static bool LooksLikeTrace(string path)
     {
         using var f = File.OpenRead(path);
-        int b;
-        while ((b = f.ReadByte()) is ' ' or '\n' or '\r' or '\t') { }
-        return b == '{';
+        var head = new byte[Math.Min(f.Length, 1 << 16)];
+        f.ReadExactly(head);
+        if (head.Length >= 4 && BitConverter.ToUInt32(head) is 0x0A0D0D0A or 0xA1B2C3D4 or 0xA1B23C4D or 0xD4C3B2A1 or 0x4D3CB2A1) return false;
+        for (int i = 0; i < head.Length; i++)
+            if (head[i] == '{' && (i == 0 || head[i - 1] == '\n')) return true;
+        return false;
     }
 }
