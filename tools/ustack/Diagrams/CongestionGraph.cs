@@ -18,7 +18,7 @@ public static class CongestionGraph
     {
         var sequence = TimeSequenceGraph.Build(d); // for which way the data went
         bool senderIsLeft = sequence.Sender == d.Left;
-        var samples = d.Congestion.Where(c => c.LeftHost == senderIsLeft).Select(c => (c.Time, (double)c.Cwnd)).ToList();
+        var samples = d.Congestion.Where(c => c.LeftHost == senderIsLeft).Select(c => (c.Time, (double)c.Cwnd)).OrderBy(c => c.Time).ToList();
         bool estimated = samples.Count == 0;
         if (estimated) samples = InFlight(d, senderIsLeft);
 
@@ -44,7 +44,7 @@ public static class CongestionGraph
         uint sent = 0, acked = 0;
         bool any = false;
         var points = new List<(double, double)>();
-        foreach (var s in d.Steps.Where(s => s.IsArrow && s.Segment is { BadChecksum: false }))
+        foreach (var s in d.Steps.Where(s => s.IsArrow && s.Segment is { BadChecksum: false }).OrderBy(s => s.Time))
         {
             var seg = s.Segment!;
             if (s.Arrow == dataWay && seg.Sequence is not null) { if (!any || seg.End > sent) sent = seg.End; any = true; }

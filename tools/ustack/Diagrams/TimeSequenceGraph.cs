@@ -17,7 +17,8 @@ public static class TimeSequenceGraph
 
     public static Result Build(LadderDiagram d)
     {
-        var arrows = d.Steps.Where(s => s.IsArrow && s.Segment is { BadChecksum: false }).ToList();
+        // In time order: a capture may hold a received frame after the answer it caused, stamped earlier.
+        var arrows = d.Steps.Where(s => s.IsArrow && s.Segment is { BadChecksum: false }).OrderBy(s => s.Time).ToList();
         long rightwards = arrows.Where(s => s.Arrow == LadderArrow.LeftToRight).Sum(s => (long)s.Segment!.Length);
         long leftwards = arrows.Where(s => s.Arrow == LadderArrow.RightToLeft).Sum(s => (long)s.Segment!.Length);
         var dataWay = rightwards >= leftwards ? LadderArrow.LeftToRight : LadderArrow.RightToLeft;
