@@ -125,10 +125,12 @@ public class LadderDiagramTests
     public void Svg_parses_back_as_xml_with_one_arrow_per_tcp_segment_on_the_wire()
     {
         var w = new StringWriter();
-        SvgLadder.Render(FromCapture(), w);
+        SvgLadder.Render(FromCapture(), w, width: 1500);
         var svg = XDocument.Parse(w.ToString());
         XNamespace ns = "http://www.w3.org/2000/svg";
         Assert.That(svg.Root!.Name, Is.EqualTo(ns + "svg"));
+        Assert.That((string?)svg.Root.Attribute("width"), Is.EqualTo("1500"));
+        Assert.That(svg.Descendants(ns + "line").Select(l => double.Parse((string)l.Attribute("x2")!, System.Globalization.CultureInfo.InvariantCulture)).Max(), Is.LessThanOrEqualTo(1500));
         var arrows = svg.Descendants(ns + "line").Where(l => ((string?)l.Attribute("class"))?.Split(' ').Contains("arrow") == true).ToList();
         // Counted independently: PacketDotNet's decoding of every frame in the capture.
         int tcp = CaptureFile.Read(files.Capture).Count(f => PacketDotNet.Packet.ParsePacket(PacketDotNet.LinkLayers.Ethernet, f.Bytes).Extract<PacketDotNet.TcpPacket>() is not null);
