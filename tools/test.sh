@@ -23,6 +23,7 @@ command -v hping3 >/dev/null 2>&1 || need+=(hping3)
 command -v nmap >/dev/null 2>&1 || need+=(nmap)
 /usr/bin/python3 -c 'import scapy' >/dev/null 2>&1 || need+=(python3-scapy)
 ldconfig -p 2>/dev/null | grep -q 'libpcap\.so' || need+=(libpcap0.8)
+[[ -d /usr/share/fonts/truetype/dejavu ]] || need+=(fonts-dejavu-core)   # `ustack graph` (ScottPlot on SkiaSharp) draws its labels in a system font
 # The packetdrill adapter test publishes with NativeAOT (clang links, zlib1g-dev as .NET documents) and compiles C (gcc).
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 command -v clang >/dev/null 2>&1 || need+=(clang)

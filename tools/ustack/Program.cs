@@ -13,6 +13,8 @@ var root = new RootCommand("ustack: the UserStack command line (a user-space TCP
     TopCommand.Create(),
     LabCommand.Create(),
     RfcMatrixCommand.Create(),
+    DiagramCommand.Create(),
+    GraphCommand.Create(),
 };
 // Commands handle SIGINT/SIGTERM themselves so that they always tear down what they set up.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
