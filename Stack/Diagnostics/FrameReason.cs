@@ -11,6 +11,7 @@ public enum FrameReason : byte
     TcpSyn,
     TcpSynAck,
     TcpSynAckCookie,
+    TcpSynAckSimultaneousOpen,
     TcpSynRetransmission,
     TcpData,
     TcpFin,
@@ -47,6 +48,7 @@ public static class FrameReasons
     {
         FrameReason.TcpSyn => ("SYN: active open", "RFC 9293 §3.10.1"),
         FrameReason.TcpSynAck => ("SYN-ACK: answering a SYN", "RFC 9293 §3.10.7.2"),
+        FrameReason.TcpSynAckSimultaneousOpen => ("SYN-ACK: a SYN crossed ours (simultaneous open)", "RFC 9293 §3.10.7.3"),
         FrameReason.TcpSynAckCookie => ("SYN-ACK with a SYN cookie: no state kept for this SYN", "RFC 4987 §3.6"),
         FrameReason.TcpSynRetransmission => ("SYN retransmission", "RFC 6298 §5.5"),
         FrameReason.TcpData => ("data", "RFC 9293 §3.10.2"),
@@ -75,7 +77,7 @@ public static class FrameReasons
         if (!note.IsSet) return "";
         var (text, rule) = Of(note.Reason);
         if (note.Count > 0) text += $" {note.Count}";
-        if (note.Milliseconds > 0) text += note.Reason == FrameReason.TcpPersistProbe ? $" (backoff {note.Milliseconds} ms)" : $" (RTO {note.Milliseconds} ms)";
+        if (note.Milliseconds > 0) text += note.Reason == FrameReason.TcpPersistProbe ? $" (persist interval {note.Milliseconds} ms)" : $" (RTO {note.Milliseconds} ms)";
         return withRule ? $"{text}, {rule}" : text;
     }
 }
