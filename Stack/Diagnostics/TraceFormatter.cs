@@ -111,7 +111,7 @@ public sealed class TraceFormatter
     {
         TcpTimer.Retransmission => "everything sent is acknowledged",
         TcpTimer.Persist => "the peer's window opened",
-        TcpTimer.DelayedAck => "an ACK went out with another segment first",
+        TcpTimer.DelayedAck => "the ACK went out before it fired (with data, or at a second segment)",
         TcpTimer.KeepAlive => "keepalive switched off or the connection left ESTABLISHED",
         TcpTimer.TimeWait => "the connection ended",
         _ => "the peer's FIN arrived",
