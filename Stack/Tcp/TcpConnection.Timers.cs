@@ -104,7 +104,7 @@ public sealed partial class TcpConnection
     private void ArmKeepAlive(Instant at, Instant now)
     {
         KeepAliveAt = at;
-        layer.TraceTimer(this, TcpTimer.KeepAlive, TimerAction.Armed, now, at - now);
+        layer.TraceTimer(this, TcpTimer.KeepAlive, TimerAction.Armed, now, at > now ? at - now : TimeSpan.Zero);
     }
 
     private void StopKeepAlive(Instant now)
