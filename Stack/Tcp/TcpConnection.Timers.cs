@@ -6,7 +6,9 @@ namespace UserStack.Tcp;
 
 // The connection's timers besides the sender's (retransmission, persist) and the receiver's
 // (delayed ACK): TIME-WAIT (RFC 9293 3.10.7.4), FIN-WAIT-2 for closed sockets (Linux's
-// tcp_fin_timeout) and keepalive (RFC 1122 4.2.3.6).
+// tcp_fin_timeout) and keepalive (RFC 1122 4.2.3.6). The trace shows each timer armed (with its
+// duration), fired, and stopped early with its cause; when the connection ends (Terminate) every
+// timer dies with it, which the state change to CLOSED shows, not a line per timer.
 public sealed partial class TcpConnection
 {
     private Instant timeWaitAt = Instant.MaxValue, keepAliveAt = Instant.MaxValue, finWait2At = Instant.MaxValue;

@@ -373,7 +373,6 @@ public sealed partial class TcpConnection : IBoundEndpoint
         if (error != Errno.Ok) PendingError = error;
         bool wasListening = State == TcpState.Listen;
         endError = error;
-        // Every timer dies with the connection; the trace shows it by the state change to CLOSED, not a line per timer.
         sender.StopTimers();
         receiver.DelayedAckAt = TimeWaitAt = KeepAliveAt = FinWait2At = Instant.MaxValue;
         receiver.OutOfOrder.Clear();
