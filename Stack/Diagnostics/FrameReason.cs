@@ -11,6 +11,7 @@ public enum FrameReason : byte
     TcpSyn,
     TcpSynAck,
     TcpSynAckCookie,
+    TcpSynAckSimultaneousOpen,
     TcpSynRetransmission,
     TcpData,
     TcpFin,
@@ -47,6 +48,7 @@ public static class FrameReasons
     {
         FrameReason.TcpSyn => ("SYN: active open", "RFC 9293 §3.10.1"),
         FrameReason.TcpSynAck => ("SYN-ACK: answering a SYN", "RFC 9293 §3.10.7.2"),
+        FrameReason.TcpSynAckSimultaneousOpen => ("SYN-ACK: a SYN crossed ours (simultaneous open)", "RFC 9293 §3.10.7.3"),
         FrameReason.TcpSynAckCookie => ("SYN-ACK with a SYN cookie: no state kept for this SYN", "RFC 4987 §3.6"),
         FrameReason.TcpSynRetransmission => ("SYN retransmission", "RFC 6298 §5.5"),
         FrameReason.TcpData => ("data", "RFC 9293 §3.10.2"),
@@ -57,7 +59,7 @@ public static class FrameReasons
         FrameReason.TcpRetransmission => ("retransmission", "RFC 6298 §5.4"),
         FrameReason.TcpFastRetransmission => ("fast retransmit", "RFC 5681 §3.2"),
         FrameReason.TcpSackRetransmission => ("SACK recovery retransmission", "RFC 6675 §5"),
-        FrameReason.TcpPersistProbe => ("zero-window probe (persist timer)", "RFC 9293 §3.8.6.1"),
+        FrameReason.TcpPersistProbe => ("zero-window probe", "RFC 9293 §3.8.6.1"),
         FrameReason.TcpChallengeAck => ("challenge ACK", "RFC 5961 §3.2"),
         FrameReason.TcpKeepAlive => ("keepalive probe", "RFC 1122 §4.2.3.6"),
         FrameReason.TcpRstNoConnection => ("RST: no connection for this segment", "RFC 9293 §3.10.7.1"),
@@ -69,13 +71,15 @@ public static class FrameReasons
         _ => ("", ""),
     };
 
-    /// <summary>"retransmission 2 (RTO 400 ms), RFC 6298 §5.4" and the like; empty for <see cref="FrameReason.None"/>.</summary>
+    /// <summary>"retransmission 2 (RTO 400 ms), RFC 6298 §5.4", "zero-window probe 3 (persist timer, waited 800 ms), RFC 9293 §3.8.6.1" and the like; empty for <see cref="FrameReason.None"/>.</summary>
     public static string Text(in FrameNote note, bool withRule = true)
     {
         if (!note.IsSet) return "";
         var (text, rule) = Of(note.Reason);
         if (note.Count > 0) text += $" {note.Count}";
-        if (note.Milliseconds > 0) text += note.Reason == FrameReason.TcpPersistProbe ? $" (backoff {note.Milliseconds} ms)" : $" (RTO {note.Milliseconds} ms)";
+        // A persist probe: its number since the window closed and the (backed-off) interval it waited.
+        if (note.Reason == FrameReason.TcpPersistProbe) text += note.Milliseconds > 0 ? $" (persist timer, waited {note.Milliseconds} ms)" : " (persist timer)";
+        else if (note.Milliseconds > 0) text += $" (RTO {note.Milliseconds} ms)";
         return withRule ? $"{text}, {rule}" : text;
     }
 }

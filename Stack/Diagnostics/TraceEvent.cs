@@ -46,13 +46,17 @@ public sealed record TcpStateChanged(Instant Time, string Connection, string Fro
 /// <summary>Congestion control changed course: recovery entered or left, a timeout; with cwnd, ssthresh and the SACK scoreboard after it.</summary>
 public sealed record TcpCongestionChanged(Instant Time, string Connection, string What, int CongestionWindow, int SlowStartThreshold, int SackBlocks = 0) : TraceEvent(Time);
 
-/// <summary>One of a connection's timers was armed (for <paramref name="Duration"/>), fired or cancelled.</summary>
+/// <summary>
+/// One of a connection's timers was armed (for <paramref name="Duration"/>), restarted with a new
+/// duration, fired or stopped; <paramref name="BackOff"/> counts the doublings behind the duration.
+/// </summary>
 public sealed record TcpTimerChanged(Instant Time, string Connection, TcpTimer Timer, TimerAction Action, TimeSpan Duration = default, int BackOff = 0) : TraceEvent(Time);
 
 /// <summary>The timers of a TCP connection (RFC 6298, RFC 9293 3.8.6.1, RFC 1122 4.2.3.2 and 4.2.3.6, RFC 9293 3.10.8, Linux's FIN-WAIT-2).</summary>
 public enum TcpTimer : byte { Retransmission, Persist, DelayedAck, KeepAlive, TimeWait, FinWait2 }
 
-public enum TimerAction : byte { Armed, Fired, Cancelled }
+/// <summary>Armed: started while off. Restarted: started again while running (traced only when its duration changed). Cancelled: stopped before it fired.</summary>
+public enum TimerAction : byte { Armed, Fired, Cancelled, Restarted }
 
 public static class DropReasons
 {

@@ -30,12 +30,13 @@ public sealed class TraceFormatter
                 var (name, rule) = TimerName(m.Timer);
                 string line = m.Action switch
                 {
-                    TimerAction.Armed => $"{name} timer armed, {Ms(m.Duration)}" + (m.BackOff > 0 ? $" (back-off {m.BackOff})" : "") + $", {rule}",
+                    TimerAction.Armed => $"{name} timer armed, {Ms(m.Duration)}" + BackOff(m.BackOff) + $", {rule}",
+                    TimerAction.Restarted => $"{name} timer restarted, {Ms(m.Duration)}: the RTO changed" + BackOff(m.BackOff) + $", {rule}",
                     TimerAction.Fired => $"{name} timer fired, {rule}",
-                    _ => $"{name} timer cancelled: everything sent is acknowledged, {rule}",
+                    _ => $"{name} timer stopped: {StopCause(m.Timer)}, {rule}",
                 };
                 var fields = new Dictionary<string, object> { ["timer"] = m.Timer.ToString(), ["action"] = m.Action.ToString() };
-                if (m.Action == TimerAction.Armed) { fields["duration_ms"] = (long)m.Duration.TotalMilliseconds; fields["backoff"] = m.BackOff; }
+                if (m.Action is TimerAction.Armed or TimerAction.Restarted) { fields["duration_ms"] = (long)m.Duration.TotalMilliseconds; fields["backoff"] = m.BackOff; }
                 return Tcp(t, TraceKind.Timer, m.Connection, line) with { Rule = rule, Fields = fields };
             }
             case TcpCongestionChanged g:
@@ -101,6 +102,19 @@ public sealed class TraceFormatter
         TcpTimer.KeepAlive => ("keepalive", "RFC 1122 §4.2.3.6"),
         TcpTimer.TimeWait => ("TIME-WAIT (2 MSL)", "RFC 9293 §3.10.8"),
         _ => ("FIN-WAIT-2", "Linux tcp_fin_timeout"),
+    };
+
+    private static string BackOff(int n) => n > 0 ? $" (back-off {n})" : "";
+
+    /// <summary>Why a timer is stopped before it fires (TcpConnection and Sender stop each only for this cause).</summary>
+    private static string StopCause(TcpTimer t) => t switch
+    {
+        TcpTimer.Retransmission => "everything sent is acknowledged",
+        TcpTimer.Persist => "the peer's window opened",
+        TcpTimer.DelayedAck => "the ACK went out before it fired (with data, or at a second segment)",
+        TcpTimer.KeepAlive => "keepalive switched off or the connection left ESTABLISHED",
+        TcpTimer.TimeWait => "the connection ended",
+        _ => "the peer's FIN arrived",
     };
 
     private static string Ms(TimeSpan d) => $"{d.TotalMilliseconds:0.###} ms";

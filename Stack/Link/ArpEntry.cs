@@ -33,5 +33,8 @@ public sealed class ArpEntry(Ipv4Address address)
     public override string ToString() => $"{ProtocolAddress} {(State == ArpState.Incomplete ? "(incomplete)" : HardwareAddress.ToString())} {State}";
 }
 
-/// <summary>A frame held for resolution: a pooled array and how much of it is the frame.</summary>
-internal readonly record struct PendingFrame(byte[] Buffer, int Length);
+/// <summary>
+/// A frame held for resolution: a pooled array, how much of it is the frame, and why it was sent
+/// (the layer's note, given back to the trace and the capture when the frame finally leaves).
+/// </summary>
+internal readonly record struct PendingFrame(byte[] Buffer, int Length, Diagnostics.FrameNote Note);

@@ -185,12 +185,15 @@ public sealed class ArpLayer
         Trace(entry, now);
         unresolved.Remove(entry);
         entry.PendingBytes = 0;
+        var outer = stack.SendNote;
         while (entry.Pending.TryDequeue(out var frame))
         {
             pendingFrames--;
+            stack.SendNote = frame.Note; // the reason it had when it was queued: "SYN: active open", not nothing
             stack.TransmitIpv4(link, mac, frame.Buffer.AsSpan(0, frame.Length), now);
             ArrayPool<byte>.Shared.Return(frame.Buffer);
         }
+        stack.SendNote = outer;
     }
 
     private ArpEntry Insert(Ipv4Address address, Instant now)
@@ -235,7 +238,7 @@ public sealed class ArpLayer
         }
         var copy = ArrayPool<byte>.Shared.Rent(frameBytes.Length);
         frameBytes.CopyTo(copy);
-        entry.Pending.Enqueue(new PendingFrame(copy, frameBytes.Length));
+        entry.Pending.Enqueue(new PendingFrame(copy, frameBytes.Length, stack.SendNote));
         entry.PendingBytes += frameBytes.Length;
         pendingFrames++;
         stack.Counters.Increment(Counter.ArpPacketsQueued);

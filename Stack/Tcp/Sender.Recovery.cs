@@ -44,7 +44,7 @@ internal sealed partial class Sender
         else if (ack == Unacknowledged && seg.Payload.Length == 0 && (seg.Flags & (TcpFlags.Syn | TcpFlags.Fin)) == 0 && window == Window && Next > Unacknowledged)
             DuplicateAck(now); // RFC 5681 2: the definition of a duplicate ACK (a window probe beyond SND.NXT is not outstanding data)
         else if (newSack && !inRecovery && LossIndicated()) EnterRecovery(now);
-        UpdateWindow(seg, window);
+        UpdateWindow(seg, window, now);
     }
 
     /// <summary>SND.UNA advances: acknowledged bytes leave the buffer, the RTT is sampled, cwnd grows or recovery moves on.</summary>
@@ -88,7 +88,7 @@ internal sealed partial class Sender
         duplicateAcks = 0;
 
         // RFC 6298 5.2-5.3: stop the timer when all is acknowledged, else restart it.
-        if (Unacknowledged >= Max) { if (RetransmitAt != Instant.MaxValue) layer.TraceTimer(c, TcpTimer.Retransmission, TimerAction.Cancelled, now); RetransmitAt = Instant.MaxValue; }
+        if (Unacknowledged >= Max) StopRetransmit(now);
         else ArmRetransmit(now);
         if (bytes > 0) c.Signal?.Invoke();
     }
@@ -203,8 +203,7 @@ internal sealed partial class Sender
         TotalRetransmissions++;
         Rtt.BackOff();
         timing = null; // Karn: no RTT sample from a retransmitted segment
-        ArmRetransmit(now);
-        layer.TraceTimer(c, TcpTimer.Retransmission, TimerAction.Armed, now, Rtt.Rto, Retransmissions);
+        ArmRetransmit(now, backedOff: true);
         if (c.State is TcpState.SynSent or TcpState.SynReceived)
         {
             SynRetransmitted = true;

@@ -62,8 +62,14 @@ internal sealed partial class Sender
     private Instant lastDataSent;      // Linux's lsndtime
     private SeqNumber smallSegmentEnd;  // Minshall's snd_sml: the end of the last segment shorter than the MSS
     private TimeSpan persistBackoff;
-    /// <summary>Window probes sent since the peer last answered (Linux's icsk_probes_out).</summary>
+    /// <summary>Window probes sent since the peer last answered (Linux's icsk_probes_out): what gives up a dead peer.</summary>
     public int ProbesOut { get; private set; }
+    /// <summary>
+    /// Window probes sent since the window closed (Linux's icsk_backoff for the persist timer): the
+    /// interval doubles with each one, answered or not, until the window opens (RFC 1122 4.2.2.17).
+    /// Only the trace reads it: it numbers the probes and their back-off.
+    /// </summary>
+    public int WindowProbes { get; private set; }
 
     public Instant RetransmitAt { get => retransmitAt; set => layer.NoteDeadline(c, retransmitAt = value); }
     public Instant PersistAt { get => persistAt; set => layer.NoteDeadline(c, persistAt = value); }
@@ -234,19 +240,25 @@ internal sealed partial class Sender
     }
 
     /// <summary>RFC 9293 3.10.7.4, fifth step: SND.WND from a segment newer than the last update (SND.WL1, SND.WL2).</summary>
-    public void UpdateWindow(in TcpSegment seg, int window)
+    public void UpdateWindow(in TcpSegment seg, int window, Instant now)
     {
         if (Wl1 < seg.Sequence || (Wl1 == seg.Sequence && Wl2 <= seg.Acknowledgment))
-            SetWindow(window, seg.Sequence, seg.Acknowledgment);
+            SetWindow(window, seg.Sequence, seg.Acknowledgment, now);
     }
 
-    public void SetWindow(int window, SeqNumber wl1, SeqNumber wl2)
+    public void SetWindow(int window, SeqNumber wl1, SeqNumber wl2, Instant now)
     {
         Window = window;
         MaxWindow = Math.Max(MaxWindow, window);
         Wl1 = wl1;
         Wl2 = wl2;
-        if (Window > 0) { PersistAt = Instant.MaxValue; persistBackoff = TimeSpan.Zero; }
+        if (Window > 0)
+        {
+            if (PersistAt != Instant.MaxValue) layer.TraceTimer(c, TcpTimer.Persist, TimerAction.Cancelled, now);
+            PersistAt = Instant.MaxValue;
+            persistBackoff = TimeSpan.Zero;
+            WindowProbes = 0;
+        }
     }
 
     /// <summary>A closed window with data waiting and nothing in flight: the persist timer will probe it (RFC 9293 3.8.6.1).</summary>
@@ -255,7 +267,7 @@ internal sealed partial class Sender
         if (Unsent == 0 || Window > 0 || Max != Unacknowledged || PersistAt != Instant.MaxValue) return;
         BackOffPersist();
         PersistAt = now + persistBackoff;
-        layer.TraceTimer(c, TcpTimer.Persist, TimerAction.Armed, now, persistBackoff);
+        layer.TraceTimer(c, TcpTimer.Persist, TimerAction.Armed, now, persistBackoff, persistBackOffs);
     }
 
     /// <summary>
@@ -276,12 +288,15 @@ internal sealed partial class Sender
             c.Terminate(now, Errno.ETIMEDOUT);
             return;
         }
-        layer.Why = new(FrameReason.TcpPersistProbe, ProbesOut, (int)persistBackoff.TotalMilliseconds);
+        // The note numbers the probe within this zero-window period and gives the interval it waited:
+        // an answering ACK resets ProbesOut (the give-up count) but not the back-off, as in Linux.
+        WindowProbes++;
+        layer.Why = new(FrameReason.TcpPersistProbe, WindowProbes, (int)persistBackoff.TotalMilliseconds);
         c.Transmit(Next, TcpFlags.Ack, Next - bufferSequence, 1, now);
         if (Max < Next + 1) Max = Next + 1; // an ACK of the probe byte moves SND.NXT past it
         BackOffPersist();
         PersistAt = now + persistBackoff;
-        layer.TraceTimer(c, TcpTimer.Persist, TimerAction.Armed, now, persistBackoff, ProbesOut);
+        layer.TraceTimer(c, TcpTimer.Persist, TimerAction.Armed, now, persistBackoff, persistBackOffs);
     }
 
     /// <summary>What a resend is: after a timeout (go-back-N) the n-th retransmission with its RTO, else fast or SACK recovery.</summary>
@@ -290,10 +305,40 @@ internal sealed partial class Sender
         : new(c.SackEnabled ? FrameReason.TcpSackRetransmission : FrameReason.TcpFastRetransmission);
 
     /// <summary>The first probe waits one RTO, each next one twice as long, up to the maximum RTO.</summary>
-    private void BackOffPersist() =>
-        persistBackoff = Min(persistBackoff == TimeSpan.Zero ? Rtt.Rto : persistBackoff * 2, options.MaximumRto);
+    private void BackOffPersist()
+    {
+        var next = Min(persistBackoff == TimeSpan.Zero ? Rtt.Rto : persistBackoff * 2, options.MaximumRto);
+        persistBackOffs = persistBackoff == TimeSpan.Zero ? 0 : next > persistBackoff ? persistBackOffs + 1 : persistBackOffs;
+        persistBackoff = next;
+    }
 
-    private void ArmRetransmit(Instant now) => RetransmitAt = now + Rtt.Rto;
+    /// <summary>How many times the persist interval has doubled since the window closed (for the trace).</summary>
+    private int persistBackOffs;
+
+    // What the trace shows of the retransmission timer (RFC 6298 5): a learner needs to see it start
+    // (armed, with its RTO), stop (everything acknowledged), fire, and each back-off after a timeout.
+    // RFC 6298 5.3 restarts it on every ACK of new data; a line per ACK would drown the trace and
+    // tell nothing new, so a restart of a running timer is traced only when the RTO it runs for
+    // changed since the last line (a new RTT sample moved it, or an ACK ended a back-off).
+    private TimeSpan tracedRto;
+
+    /// <summary>Starts (or restarts) the retransmission timer for one RTO; <paramref name="backedOff"/>: after a timeout, with the back-off count.</summary>
+    private void ArmRetransmit(Instant now, bool backedOff = false)
+    {
+        bool running = RetransmitAt != Instant.MaxValue && !backedOff;
+        RetransmitAt = now + Rtt.Rto;
+        if (!layer.Tracing) return;
+        if (!running) layer.TraceTimer(c, TcpTimer.Retransmission, TimerAction.Armed, now, Rtt.Rto, Retransmissions);
+        else if (Rtt.Rto != tracedRto) layer.TraceTimer(c, TcpTimer.Retransmission, TimerAction.Restarted, now, Rtt.Rto, Retransmissions);
+        tracedRto = Rtt.Rto;
+    }
+
+    /// <summary>RFC 6298 5.2: all outstanding data acknowledged: the timer stops.</summary>
+    private void StopRetransmit(Instant now)
+    {
+        if (RetransmitAt != Instant.MaxValue) layer.TraceTimer(c, TcpTimer.Retransmission, TimerAction.Cancelled, now);
+        RetransmitAt = Instant.MaxValue;
+    }
 
     public void StopTimers()
     {

@@ -49,7 +49,7 @@ public sealed partial class TcpConnection
         if (ackAcceptable)
         {
             sender.OnAck(seg, segOptions, now);
-            sender.SetWindow(seg.Window, seg.Sequence, seg.Acknowledgment); // RFC 7323 2.2: not scaled in a SYN
+            sender.SetWindow(seg.Window, seg.Sequence, seg.Acknowledgment, now); // RFC 7323 2.2: not scaled in a SYN
         }
 
         if (sender.Unacknowledged > sender.Initial)
@@ -66,7 +66,7 @@ public sealed partial class TcpConnection
         else
         {
             // Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>; text waits.
-            sender.SetWindow(seg.Window, seg.Sequence, seg.Acknowledgment);
+            sender.SetWindow(seg.Window, seg.Sequence, seg.Acknowledgment, now);
             if (seg.Payload.Length > 0) synText = seg.Payload.ToArray();
             SetState(TcpState.SynReceived, now);
             SendSyn(now);
@@ -162,7 +162,7 @@ public sealed partial class TcpConnection
                 layer.Drop(DropReason.TcpBadAck, now);
                 return;
             }
-            sender.SetWindow(seg.Window << sender.WindowShift, sequence, ack);
+            sender.SetWindow(seg.Window << sender.WindowShift, sequence, ack, now);
             Established(now);
             layer.Counters.Increment(Counter.TcpPassiveOpens);
             if (Parent is { } parent)

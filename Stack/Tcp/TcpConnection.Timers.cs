@@ -6,7 +6,9 @@ namespace UserStack.Tcp;
 
 // The connection's timers besides the sender's (retransmission, persist) and the receiver's
 // (delayed ACK): TIME-WAIT (RFC 9293 3.10.7.4), FIN-WAIT-2 for closed sockets (Linux's
-// tcp_fin_timeout) and keepalive (RFC 1122 4.2.3.6).
+// tcp_fin_timeout) and keepalive (RFC 1122 4.2.3.6). The trace shows each timer armed (with its
+// duration), fired, and stopped early with its cause; when the connection ends (Terminate) every
+// timer dies with it, which the state change to CLOSED shows, not a line per timer.
 public sealed partial class TcpConnection
 {
     private Instant timeWaitAt = Instant.MaxValue, keepAliveAt = Instant.MaxValue, finWait2At = Instant.MaxValue;
@@ -44,9 +46,9 @@ public sealed partial class TcpConnection
     public void SetKeepAlive(bool on, Instant now)
     {
         keepAlive = on;
-        if (!on || State is not (TcpState.Established or TcpState.CloseWait)) { KeepAliveAt = Instant.MaxValue; return; }
+        if (!on || State is not (TcpState.Established or TcpState.CloseWait)) { StopKeepAlive(now); return; }
         if (lastHeard == default) lastHeard = now;
-        KeepAliveAt = lastHeard + KeepAliveIdle;
+        ArmKeepAlive(lastHeard + KeepAliveIdle, now);
     }
 
     /// <summary>Fires whichever of this connection's timers are due.</summary>
@@ -61,7 +63,13 @@ public sealed partial class TcpConnection
             Terminate(now, Errno.Ok);
             return;
         }
-        if (receiver.DelayedAckAt <= now) { layer.TraceTimer(this, TcpTimer.DelayedAck, TimerAction.Fired, now); layer.Why = new(FrameReason.TcpDelayedAck); SendAck(now); }
+        if (receiver.DelayedAckAt <= now)
+        {
+            layer.TraceTimer(this, TcpTimer.DelayedAck, TimerAction.Fired, now);
+            receiver.DelayedAckAt = Instant.MaxValue; // fired, not cancelled: the ACK below pays it
+            layer.Why = new(FrameReason.TcpDelayedAck);
+            SendAck(now);
+        }
         if (sender.RetransmitAt <= now) { layer.TraceTimer(this, TcpTimer.Retransmission, TimerAction.Fired, now); sender.OnRetransmitTimeout(now); }
         if (State != TcpState.Closed && sender.PersistAt <= now) { layer.TraceTimer(this, TcpTimer.Persist, TimerAction.Fired, now); sender.OnPersistTimeout(now); }
         if (State != TcpState.Closed && KeepAliveAt <= now) { layer.TraceTimer(this, TcpTimer.KeepAlive, TimerAction.Fired, now); OnKeepAliveTimer(now); }
@@ -80,7 +88,7 @@ public sealed partial class TcpConnection
         if (silence < KeepAliveIdle || sender.FlightSize > 0 || sender.Unsent > 0)
         {
             // Not idle (or the retransmission timer watches the peer already): look again later.
-            KeepAliveAt = silence < KeepAliveIdle ? lastHeard + KeepAliveIdle : now + KeepAliveIdle;
+            ArmKeepAlive(silence < KeepAliveIdle ? lastHeard + KeepAliveIdle : now + KeepAliveIdle, now);
             return;
         }
         if (keepAliveProbes >= KeepAliveCount)
@@ -92,7 +100,19 @@ public sealed partial class TcpConnection
         keepAliveProbes++;
         layer.Why = new(FrameReason.TcpKeepAlive, keepAliveProbes);
         Transmit(sender.Unacknowledged - 1, Wire.TcpFlags.Ack, 0, 0, now);
-        KeepAliveAt = now + KeepAliveInterval;
+        ArmKeepAlive(now + KeepAliveInterval, now);
+    }
+
+    private void ArmKeepAlive(Instant at, Instant now)
+    {
+        KeepAliveAt = at;
+        layer.TraceTimer(this, TcpTimer.KeepAlive, TimerAction.Armed, now, at > now ? at - now : TimeSpan.Zero);
+    }
+
+    private void StopKeepAlive(Instant now)
+    {
+        if (KeepAliveAt != Instant.MaxValue) layer.TraceTimer(this, TcpTimer.KeepAlive, TimerAction.Cancelled, now);
+        KeepAliveAt = Instant.MaxValue;
     }
 
     /// <summary>
@@ -121,7 +141,9 @@ public sealed partial class TcpConnection
         SetState(TcpState.TimeWait, now);
         sender.StopTimers();
         ReleaseBuffers(); // TIME-WAIT is a small record: everything was sent and acknowledged
-        KeepAliveAt = FinWait2At = Instant.MaxValue;
+        StopKeepAlive(now);
+        if (FinWait2At != Instant.MaxValue) layer.TraceTimer(this, TcpTimer.FinWait2, TimerAction.Cancelled, now);
+        FinWait2At = Instant.MaxValue;
         RestartTimeWait(now);
     }
 

@@ -130,7 +130,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
         receiver.AdvertisedEdge = receiver.Next;
         sender.Start(iss);
         Negotiate(syn.Options, now);
-        sender.SetWindow(syn.Window, syn.Sequence, syn.Acknowledgment); // RFC 7323 2.2: a SYN's window is never scaled
+        sender.SetWindow(syn.Window, syn.Sequence, syn.Acknowledgment, now); // RFC 7323 2.2: a SYN's window is never scaled
         // RFC 9293 3.10.7.2: text on the SYN is queued and delivered once the connection is established.
         if (syn.Payload.Length > 0) synText = syn.Payload[..Math.Min(syn.Payload.Length, receiver.Buffer.Capacity)].ToArray();
         SetState(TcpState.SynReceived, now);
@@ -425,8 +425,9 @@ public sealed partial class TcpConnection : IBoundEndpoint
         layer.SendSegment(this, sequence, flags, offset, length, now);
 
     /// <summary>Every segment but a RST carries RCV.NXT: the owed ACK is paid (RFC 7323 4.3: Last.ACK.sent).</summary>
-    internal void AckSent()
+    internal void AckSent(Instant now)
     {
+        if (receiver.DelayedAckAt != Instant.MaxValue) layer.TraceTimer(this, TcpTimer.DelayedAck, TimerAction.Cancelled, now);
         receiver.DelayedAckAt = Instant.MaxValue;
         receiver.LastAckSent = receiver.Next;
     }

@@ -300,8 +300,8 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var repr = new TcpRepr(c.Local.Port, c.Remote!.Value.Port, sequence, ack ? c.ReceiveNext : default, flags, window, urgent, options, length);
         if (length > 0) c.SendBuffer.Peek(offset, stack.Ipv4.PayloadBuffer.Slice(repr.HeaderLength, length));
         if (rst) Counters.Increment(Counter.TcpResetsSent);
-        else if (ack) c.AckSent();
-        stack.SendNote = Why.IsSet ? Why : new FrameNote(ReasonFromFlags(flags, length, c.State));
+        else if (ack) c.AckSent(now);
+        stack.SendNote = Why.IsSet ? Why : new FrameNote(ReasonFromFlags(flags, length, c.Parent is null));
         Transmit(repr, c.Local.Address, c.Remote.Value.Address, now, c.TypeOfService, c.TimeToLive, c.PathMtuLocked ? PathMtuDiscovery.Dont : PathMtuDiscovery.Do);
         stack.SendNote = Why = default;
     }
@@ -312,8 +312,9 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     /// </summary>
     internal FrameNote Why;
 
-    private static FrameReason ReasonFromFlags(TcpFlags flags, int length, TcpState state) =>
-        (flags & TcpFlags.Syn) != 0 ? ((flags & TcpFlags.Ack) != 0 ? FrameReason.TcpSynAck : FrameReason.TcpSyn)
+    /// <summary>A SYN,ACK of a connection no listener made (<paramref name="activeOpen"/>) answers a SYN in SYN-SENT: a simultaneous open (RFC 9293 3.10.7.3).</summary>
+    private static FrameReason ReasonFromFlags(TcpFlags flags, int length, bool activeOpen) =>
+        (flags & TcpFlags.Syn) != 0 ? ((flags & TcpFlags.Ack) == 0 ? FrameReason.TcpSyn : activeOpen ? FrameReason.TcpSynAckSimultaneousOpen : FrameReason.TcpSynAck)
         : (flags & TcpFlags.Fin) != 0 ? FrameReason.TcpFin
         : (flags & TcpFlags.Rst) != 0 ? FrameReason.TcpRstAbort
         : length > 0 ? FrameReason.TcpData

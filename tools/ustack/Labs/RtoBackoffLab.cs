@@ -29,7 +29,7 @@ public sealed class RtoBackoffLab : Lab
         "RFC 6298 §5.5), up to 60 s (§2.5). The sixth copy gets through; its ACK stops the timer.");
 
         var armed = s.TraceA.Events.Skip(first).OfType<TcpTimerChanged>()
-            .Where(t => t.Timer == TcpTimer.Retransmission && t.Action == TimerAction.Armed).Select(t => t.Duration).ToList();
+            .Where(t => t.Timer == TcpTimer.Retransmission && t.Action == TimerAction.Armed && t.BackOff > 0).Select(t => t.Duration).ToList();
         var resent = s.TraceA.Sent(FrameReason.TcpRetransmission);
         lab.Check(resent.Count == 5, "A retransmitted five times", $"{resent.Count}");
         lab.Check(armed.Count == 5 && armed[0] == rto * 2, $"the first timeout re-armed the timer at twice the connection's RTO ({rto.TotalMilliseconds} ms)",
