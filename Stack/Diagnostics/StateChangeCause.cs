@@ -19,6 +19,7 @@ public enum StateChangeCause : byte
     Aborted,
     TimedOut,
     ListenerClosed,
+    ClosedUnsynchronized,
 }
 
 public static class StateChangeCauses
@@ -40,6 +41,7 @@ public static class StateChangeCauses
         StateChangeCause.Aborted => ("aborted", "RFC 9293 §3.10.5"),
         StateChangeCause.TimedOut => ("retransmissions ran out", "RFC 9293 §3.8.3"),
         StateChangeCause.ListenerClosed => ("its listener closed", "RFC 9293 §3.10.4"),
+        StateChangeCause.ClosedUnsynchronized => ("the application closed before a connection existed: no FIN, TCB deleted", "RFC 9293 §3.10.4"),
         _ => ("", ""),
     };
 }
@@ -74,6 +76,7 @@ public static class StateTransitions
                 Transport.Errno.ECONNABORTED => StateChangeCause.ListenerClosed,
                 _ when from == Tcp.TcpState.LastAck => StateChangeCause.OurFinAcknowledged,
                 _ when from == Tcp.TcpState.FinWait2 => StateChangeCause.FinWait2Expired,
+                _ when from is Tcp.TcpState.Listen or Tcp.TcpState.SynSent => StateChangeCause.ClosedUnsynchronized,
                 _ => StateChangeCause.Close,
             },
             _ => StateChangeCause.Unspecified,
