@@ -9,7 +9,7 @@ namespace UserStack.Tcp;
 /// One Transmission Control Block (RFC 9293 3.3.1): the state machine and the user calls of one
 /// connection or listener. The send side lives in <see cref="Sender"/>, the receive side in
 /// <see cref="Receiver"/>; segment arrival is TcpConnection.Arrival.cs, the options both SYNs
-/// negotiate TcpConnection.Options.cs, the timers TcpConnection.Timers.cs.
+/// negotiate TcpConnection.Options.cs, the timers TcpConnection.Timers.cs, segments out TcpConnection.Output.cs.
 /// </summary>
 public sealed partial class TcpConnection : IBoundEndpoint
 {
@@ -394,41 +394,5 @@ public sealed partial class TcpConnection : IBoundEndpoint
     {
         sender.Buffer.Release();
         if (receiver.Buffer.Count == 0) receiver.Buffer.Release();
-    }
-
-    // ---- segments out --------------------------------------------------------------------
-
-    /// <summary>Sends our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED) with the options of RFC 9293 3.7.1, RFC 7323 and RFC 2018.</summary>
-    internal void SendSyn(Instant now) =>
-        Transmit(sender.Initial, State == TcpState.SynSent ? TcpFlags.Syn : TcpFlags.Syn | TcpFlags.Ack, 0, 0, now);
-
-    internal void SendAck(Instant now)
-    {
-        if (State is TcpState.Closed or TcpState.Listen or TcpState.SynSent) { layer.Why = default; return; }
-        Transmit(sender.Next, TcpFlags.Ack, 0, 0, now);
-    }
-
-    private void SendWindowUpdate(Instant now)
-    {
-        layer.Why = new(Diagnostics.FrameReason.TcpWindowUpdate);
-        SendAck(now);
-    }
-
-    /// <summary>Sends new data and our FIN as far as the windows allow; an ACK alone if asked and nothing else went.</summary>
-    public void Output(Instant now, bool forceAck = false)
-    {
-        bool sent = sender.Output(now);
-        if (!sent && forceAck) SendAck(now);
-    }
-
-    internal void Transmit(SeqNumber sequence, TcpFlags flags, int offset, int length, Instant now) =>
-        layer.SendSegment(this, sequence, flags, offset, length, now);
-
-    /// <summary>Every segment but a RST carries RCV.NXT: the owed ACK is paid (RFC 7323 4.3: Last.ACK.sent).</summary>
-    internal void AckSent(Instant now)
-    {
-        if (receiver.DelayedAckAt != Instant.MaxValue) layer.TraceTimer(this, TcpTimer.DelayedAck, TimerAction.Cancelled, now);
-        receiver.DelayedAckAt = Instant.MaxValue;
-        receiver.LastAckSent = receiver.Next;
     }
 }
