@@ -68,7 +68,7 @@ public class AspNetInteropTests
         Root.Require("curl");
         var (tap, ns) = TapFixture.NewNames();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "ustack.dll"), "up", "--tap", tap, "--ip", "10.89.1.2/24", "--host-ip", "10.89.1.1/24", "--netns", ns, "--daemons", "all,aspnet" })
+        foreach (var a in new[] { UstackCli.Dll, "up", "--tap", tap, "--ip", "10.89.1.2/24", "--host-ip", "10.89.1.1/24", "--netns", ns, "--daemons", "all,aspnet" })
             info.ArgumentList.Add(a);
         using var up = Process.Start(info)!;
         var errors = up.StandardError.ReadToEndAsync();
@@ -155,13 +155,13 @@ public class AspNetInteropTests
             File.WriteAllBytes(Path.Combine(dir, "mb.bin"), data);
             using var server = new KernelHttpServer(ns.Name, dir);
             var output = Path.Combine(dir, "got.bin");
-            var fetch = Shell.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "ustack.dll"), "fetch", "--tap", tap, "--ip", "10.89.2.2/24", "--host-ip", "10.89.2.1/24",
+            var fetch = Shell.Run("dotnet", [UstackCli.Dll, "fetch", "--tap", tap, "--ip", "10.89.2.2/24", "--host-ip", "10.89.2.1/24",
                 "--netns", ns.Name, "-v", "-o", output, "http://10.89.2.1:8000/mb.bin"], TimeSpan.FromSeconds(90));
             Assert.That(fetch.ExitCode, Is.Zero, fetch.Error);
             Assert.That(fetch.Error, Does.Contain("< HTTP/1.0 200 OK").And.Contain($"< Content-Length: {OneMegabyte}"));
             Assert.That(Sha(output), Is.EqualTo(Convert.ToHexString(SHA256.HashData(data))));
 
-            var refused = Shell.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "ustack.dll"), "fetch", "--tap", tap, "--ip", "10.89.2.2/24", "--host-ip", "10.89.2.1/24",
+            var refused = Shell.Run("dotnet", [UstackCli.Dll, "fetch", "--tap", tap, "--ip", "10.89.2.2/24", "--host-ip", "10.89.2.1/24",
                 "--netns", ns.Name, "http://10.89.2.1:8001/"], TimeSpan.FromSeconds(90));
             Assert.That(refused.ExitCode, Is.EqualTo(7), "connection refused is curl's 7");
         }

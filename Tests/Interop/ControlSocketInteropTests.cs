@@ -21,18 +21,12 @@ public class ControlSocketInteropTests
     [SetUp]
     public void RequireRoot() => Root.Require(Python);
 
-    private static ProcessStartInfo Ustack(params string[] arguments)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ustack.dll"));
-        foreach (var a in arguments) info.ArgumentList.Add(a);
-        return info;
-    }
+    private static ProcessStartInfo Ustack(params string[] arguments) => UstackCli.StartInfo(arguments, redirectInput: true);
 
     private static UnixFileMode Mode(string path) => OperatingSystem.IsLinux() ? File.GetUnixFileMode(path) : UnixFileMode.None;
 
     private static CommandResult Run(params string[] arguments) =>
-        Shell.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "ustack.dll") }.Concat(arguments), TimeSpan.FromSeconds(60));
+        Shell.Run("dotnet", new[] { UstackCli.Dll }.Concat(arguments), TimeSpan.FromSeconds(60));
 
     // Euid nobody (what SO_PEERCRED reports) with fsuid root, so that the 0700 directory and 0600
     // file do not stop it first: only the server's credential check stands in the way.

@@ -16,13 +16,7 @@ public class DiagramOfTapCaptureTests
     [SetUp]
     public void RequireRoot() => Root.Require("nc");
 
-    private static Process Ustack(params string[] arguments)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ustack.dll"));
-        foreach (var a in arguments) info.ArgumentList.Add(a);
-        return Process.Start(info)!;
-    }
+    private static Process Ustack(params string[] arguments) => UstackCli.Start(arguments);
 
     [Test]
     public void A_capture_of_an_echo_over_the_tap_renders_as_a_ladder_mermaid_svg_and_graphs()

@@ -42,7 +42,7 @@ public class PcapDeviceInteropTests
     private static Process StartUpInside(NetworkNamespace ns, params string[] arguments)
     {
         var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "netns", "exec", ns.Name, "dotnet", Path.Combine(AppContext.BaseDirectory, "ustack.dll"), "up" }) info.ArgumentList.Add(a);
+        foreach (var a in new[] { "netns", "exec", ns.Name, "dotnet", UstackCli.Dll, "up" }) info.ArgumentList.Add(a);
         foreach (var a in arguments) info.ArgumentList.Add(a);
         return Process.Start(info)!;
     }
@@ -134,7 +134,7 @@ public class PcapDeviceInteropTests
     public void Tap_and_pcap_device_together_are_refused()
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var x in new[] { Path.Combine(AppContext.BaseDirectory, "ustack.dll"), "up", "--tap", "ustx0", "--pcap-device", "eth0", "--ip", "10.86.0.2/24" }) info.ArgumentList.Add(x);
+        foreach (var x in new[] { UstackCli.Dll, "up", "--tap", "ustx0", "--pcap-device", "eth0", "--ip", "10.86.0.2/24" }) info.ArgumentList.Add(x);
         using var up = Process.Start(info)!;
         Assert.That(up.WaitForExit(TimeSpan.FromSeconds(30)), Is.True);
         Assert.That(up.ExitCode, Is.EqualTo(2));

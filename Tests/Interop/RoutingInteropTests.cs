@@ -18,14 +18,7 @@ public class RoutingInteropTests
     [SetUp]
     public void RequireRoot() => Root.Require("ping");
 
-    private static Process StartUp(params string[] arguments)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ustack.dll"));
-        info.ArgumentList.Add("up");
-        foreach (var a in arguments) info.ArgumentList.Add(a);
-        return Process.Start(info)!;
-    }
+    private static Process StartUp(params string[] arguments) => UstackCli.Start(["up", .. arguments]);
 
     [Test]
     public void Two_kernels_ping_and_move_4_MB_of_tcp_through_the_stack_and_hear_its_icmp_errors()

@@ -91,7 +91,7 @@ public class UdpInteropTests
     {
         var (tap, ns) = TapFixture.NewNames();
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "ustack.dll"), "ping", "--tap", tap, "--ip", "10.90.0.2/24", "--host-ip", "10.90.0.1/24", "--netns", ns, "-c", "3", "-i", "0.2", "10.90.0.1" })
+        foreach (var a in new[] { UstackCli.Dll, "ping", "--tap", tap, "--ip", "10.90.0.2/24", "--host-ip", "10.90.0.1/24", "--netns", ns, "-c", "3", "-i", "0.2", "10.90.0.1" })
             info.ArgumentList.Add(a);
         using var ping = Process.Start(info)!;
         var output = ping.StandardOutput.ReadToEndAsync();

@@ -12,14 +12,7 @@ public class UpCommandTests
     [SetUp]
     public void RequireRoot() => Root.Require("ping");
 
-    private static Process StartUp(params string[] arguments)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ustack.dll"));
-        info.ArgumentList.Add("up");
-        foreach (var a in arguments) info.ArgumentList.Add(a);
-        return Process.Start(info)!;
-    }
+    private static Process StartUp(params string[] arguments) => UstackCli.Start(["up", .. arguments]);
 
     [Test]
     public void Up_serves_500_pings_at_10_ms_intervals_without_loss_and_cleans_up_on_sigint()
