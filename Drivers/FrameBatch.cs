@@ -9,17 +9,24 @@ public readonly ref struct FrameBatch
     private readonly ReadOnlySpan<byte> buffer;
     private readonly ReadOnlySpan<int> starts;
     private readonly ReadOnlySpan<int> lengths;
+    private readonly ReadOnlySpan<bool> checksumTrusted;
 
-    public FrameBatch(ReadOnlySpan<byte> buffer, ReadOnlySpan<int> starts, ReadOnlySpan<int> lengths)
+    /// <param name="checksumTrusted">per frame, when the device knows: its transport checksum needs no
+    /// check (the kernel left it undone or checked it; see <see cref="Tap.VirtioNetHeader"/>). Empty: check every one.</param>
+    public FrameBatch(ReadOnlySpan<byte> buffer, ReadOnlySpan<int> starts, ReadOnlySpan<int> lengths, ReadOnlySpan<bool> checksumTrusted = default)
     {
         if (starts.Length != lengths.Length) throw new ArgumentException("one start and one length per frame");
+        if (!checksumTrusted.IsEmpty && checksumTrusted.Length != starts.Length) throw new ArgumentException("one checksum mark per frame, or none");
         this.buffer = buffer;
         this.starts = starts;
         this.lengths = lengths;
+        this.checksumTrusted = checksumTrusted;
     }
 
     public int Count => starts.Length;
     public ReadOnlySpan<byte> this[int i] => buffer.Slice(starts[i], lengths[i]);
+    /// <summary>Frame <paramref name="i"/>'s TCP/UDP checksum needs no check (checksum offload).</summary>
+    public bool IsChecksumTrusted(int i) => !checksumTrusted.IsEmpty && checksumTrusted[i];
 }
 
 /// <summary>Called on the device's reader thread for every batch of frames; the batch is only valid during the call.</summary>

@@ -65,6 +65,17 @@ public sealed class NetStack : INetworkNode
     /// <summary>What became of the last frame given to <see cref="Receive"/>: the drop reason, or None if a layer accepted it.</summary>
     public DropReason ReceiveFate { get; private set; }
     private bool receiving;
+    /// <summary>
+    /// The frame being received needs no TCP/UDP checksum check: its device says so (a TAP with checksum
+    /// offload: the kernel left the sum undone for a frame that never left the machine, as Linux's
+    /// CHECKSUM_PARTIAL, or checked it itself). Valid only during <see cref="Receive(NetworkInterface, ReadOnlySpan{byte}, Instant, bool)"/>.
+    /// </summary>
+    internal bool ReceiveChecksumTrusted { get; set; }
+    /// <summary>
+    /// Set by TCP around the transmit of a super-segment (TSO): the payload bytes per segment the
+    /// interface's device cuts it into; 0 for an ordinary frame. Kept with a frame held for ARP.
+    /// </summary>
+    internal int SendSegmentSize { get; set; }
     public RouteTable Routes { get; } = new();
     /// <summary>Every interface, the first (from <see cref="StackOptions"/>) at index 0.</summary>
     public IReadOnlyList<NetworkInterface> Interfaces => interfaces;
@@ -107,15 +118,28 @@ public sealed class NetStack : INetworkNode
     public void Receive(ReadOnlySpan<byte> frame, Instant now) => Receive(Primary, frame, now);
 
     /// <summary>One frame from the wire of interface <paramref name="on"/>.</summary>
-    public void Receive(NetworkInterface on, ReadOnlySpan<byte> frame, Instant now)
+    public void Receive(NetworkInterface on, ReadOnlySpan<byte> frame, Instant now) => Receive(on, frame, now, checksumTrusted: false);
+
+    /// <summary>
+    /// One frame from the wire of interface <paramref name="on"/>; <paramref name="checksumTrusted"/>: its
+    /// device (checksum offload) says its TCP/UDP checksum needs no check; it may then be a TCP
+    /// super-segment longer than the MTU (the kernel's GSO), taken as one segment.
+    /// </summary>
+    public void Receive(NetworkInterface on, ReadOnlySpan<byte> frame, Instant now, bool checksumTrusted)
     {
         Counters.Increment(Counter.FramesReceived);
         Counters.Increment(Counter.BytesReceived, frame.Length);
-        Trace?.Write(new FrameReceived(now, frame.ToArray()));
+        if (Trace is { } trace)
+        {
+            var copy = frame.ToArray();
+            if (checksumTrusted) OffloadedChecksum.Complete(copy); // a learner sees the checksum the sender meant, not the offload's placeholder
+            trace.Write(new FrameReceived(now, copy));
+        }
         ReceiveFate = DropReason.None;
         receiving = true;
+        ReceiveChecksumTrusted = checksumTrusted;
         try { on.Ethernet.Receive(frame, now); }
-        finally { receiving = false; }
+        finally { receiving = false; ReceiveChecksumTrusted = false; }
     }
 
     /// <summary>Fires every timer due at <paramref name="now"/>.</summary>
@@ -162,10 +186,13 @@ public sealed class NetStack : INetworkNode
         }
         Counters.Increment(Counter.FramesSent);
         Counters.Increment(Counter.BytesSent, frame.Length);
-        var note = frame.Length > 13 && frame[12] == 0x08 && frame[13] == 0x06 ? default : SendNote; // ARP never carries a segment's note
+        bool arp = frame.Length > 13 && frame[12] == 0x08 && frame[13] == 0x06;
+        var note = arp ? default : SendNote; // ARP never carries a segment's note
         Trace?.Write(new FrameSent(now, frame.ToArray(), note));
         TransmitNote = note;
-        (via ?? Primary).Sink.Transmit(frame);
+        int segmentSize = arp ? 0 : SendSegmentSize;
+        if (segmentSize > 0) (via ?? Primary).Sink.Transmit(frame, segmentSize);
+        else (via ?? Primary).Sink.Transmit(frame);
         TransmitNote = default;
     }
 }

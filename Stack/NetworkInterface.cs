@@ -37,6 +37,12 @@ public sealed class NetworkInterface : INetworkNode
     public EthernetLayer Ethernet { get; }
     public ArpLayer Arp { get; }
     internal IFrameSink Sink { get; }
+    /// <summary>
+    /// The link's device cuts TCP super-segments itself (TSO): TCP may hand it up to 64 KiB at once.
+    /// Set by the host that knows the device (a TAP granted TUN_F_TSO4) and whose sink takes
+    /// <see cref="IFrameSink.Transmit(ReadOnlySpan{byte}, int)"/>; off by default.
+    /// </summary>
+    public bool SegmentationOffload { get; set; }
 
     /// <summary>This link's directed broadcast (RFC 1122 3.2.1.3 (d)); a /31 or /32 has none (RFC 3021).</summary>
     public bool IsDirectedBroadcast(Ipv4Address a) => Address.PrefixLength < 31 && a == Address.SubnetBroadcast;

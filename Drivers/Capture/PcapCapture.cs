@@ -47,12 +47,16 @@ public sealed class PcapCapture : IDisposable
     public void Write(ReadOnlySpan<byte> frame, Instant at, string? comment = null, bool outbound = true) => Enqueue(new(frame.ToArray(), at.Microseconds, outbound, default, DropReason.None, comment ?? ""));
 
     /// <summary>Holds a received frame until its fate is known; frames written meanwhile follow it.</summary>
-    public void BeginReceived(ReadOnlySpan<byte> frame, DateTime at)
+    /// <param name="checksumOffloaded">the device left the frame's TCP/UDP checksum undone (checksum offload):
+    /// the capture shows it filled in, as it was meant to be, not as "bad checksum".</param>
+    public void BeginReceived(ReadOnlySpan<byte> frame, DateTime at, bool checksumOffloaded = false)
     {
+        var copy = frame.ToArray();
+        if (checksumOffloaded) OffloadedChecksum.Complete(copy);
         lock (gate)
         {
             if (held is not null) Release(DropReason.None); // a Begin without an End (the stack threw): keep the frame
-            held = new Entry(frame.ToArray(), Micros(at), false, default, DropReason.None, null);
+            held = new Entry(copy, Micros(at), false, default, DropReason.None, null);
         }
     }
 

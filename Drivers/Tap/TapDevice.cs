@@ -11,16 +11,27 @@ namespace UserStack.Drivers.Tap;
 /// fd and poll(); an eventfd wakes it so that Dispose returns at once (close() alone does not
 /// wake a blocked read). After each wake-up it reads every queued frame (up to
 /// <see cref="MaxBatch"/>) into one buffer before handing them over as a <see cref="FrameBatch"/>.
+/// <para>
+/// Opened with offloads (<see cref="Open(string, bool)"/>), every read and write carries a
+/// <see cref="VirtioNetHeader"/> first (IFF_VNET_HDR) and the kernel is told we take frames whose
+/// checksum is not done and TCP super-segments up to 64 KiB (TUNSETOFFLOAD: TUN_F_CSUM, TUN_F_TSO4):
+/// it then skips checksumming and segmenting what it sends us, and cuts what we send with
+/// <see cref="Send(ReadOnlySpan{byte}, int)"/> into segments itself.
+/// </para>
 /// </summary>
-public sealed unsafe class TapDevice : IFrameBatchDevice
+public sealed unsafe class TapDevice : ISegmentationOffloadDevice
 {
     private const nuint TUNSETIFF = 0x400454CA;
     private const short IFF_TAP = 0x0002;
     private const short IFF_NO_PI = 0x1000;
+    private const short IFF_VNET_HDR = 0x4000;
+    private const nuint TUNSETOFFLOAD = 0x400454D0;
+    private const nuint TUNSETVNETHDRSZ = 0x400454D8;
+    private const uint TUN_F_CSUM = 0x01, TUN_F_TSO4 = 0x02;
     private const int IfReqSize = 40;
     private const int IfNameSize = 16;
-    /// <summary>Largest frame the kernel can hand us: 64 KiB IP plus the Ethernet header.</summary>
-    private const int ReadBufferSize = 65536 + 14;
+    /// <summary>Largest read the kernel can hand us: 64 KiB IP, the Ethernet header and a virtio header.</summary>
+    private const int ReadBufferSize = 65536 + 14 + VirtioNetHeader.Size;
     /// <summary>Frames read per batch at most: bounds how long a host holds its lock for one batch.</summary>
     public const int MaxBatch = 64;
     /// <summary>Room for <see cref="MaxBatch"/> full-MTU frames plus one largest frame, so a read never truncates.</summary>
@@ -40,14 +51,25 @@ public sealed unsafe class TapDevice : IFrameBatchDevice
     private volatile bool stopping;
     private int disposed;
 
-    private TapDevice(int fd, int wakeFd, string name)
+    private TapDevice(int fd, int wakeFd, string name, bool virtioHeader, bool segmentationOffload)
     {
         this.fd = fd;
         this.wakeFd = wakeFd;
         Name = name;
+        this.virtioHeader = virtioHeader;
+        SegmentationOffload = segmentationOffload;
     }
 
+    private readonly bool virtioHeader;
+
     public string Name { get; }
+    /// <summary>
+    /// The kernel took TUN_F_CSUM and TUN_F_TSO4: frames it sends may be TCP super-segments with their
+    /// checksum not done (the batch marks them trusted), and <see cref="Send(ReadOnlySpan{byte}, int)"/> may hand it one.
+    /// </summary>
+    public bool SegmentationOffload { get; }
+    /// <summary>Why offloads were asked for and not granted, or "" (they were, or were not asked for).</summary>
+    public string OffloadRefusal { get; private init; } = "";
     public long FramesRead => Volatile.Read(ref framesRead);
     public long FramesWritten => Volatile.Read(ref framesWritten);
     /// <summary>Writes the kernel refused (queue full, interface down); the frame is lost, as on a real wire.</summary>
@@ -74,8 +96,12 @@ public sealed unsafe class TapDevice : IFrameBatchDevice
         catch (IOException) { return false; }
     }
 
-    /// <summary>Creates the TAP interface <paramref name="name"/>, or attaches to it if it exists and is persistent.</summary>
-    public static TapDevice Open(string name)
+    /// <summary>
+    /// Creates the TAP interface <paramref name="name"/>, or attaches to it if it exists and is persistent;
+    /// with <paramref name="offload"/>, asks for checksum and TCP segmentation offloads (granted when
+    /// <see cref="SegmentationOffload"/> is true; refused, the device works without them and says why).
+    /// </summary>
+    public static TapDevice Open(string name, bool offload = false)
     {
         if (string.IsNullOrEmpty(name) || Encoding.UTF8.GetByteCount(name) >= IfNameSize || name.Contains('/') || name.Any(char.IsWhiteSpace))
             throw new ArgumentException($"'{name}' is not a valid interface name (1-15 characters, no '/' or spaces)", nameof(name));
@@ -87,7 +113,7 @@ public sealed unsafe class TapDevice : IFrameBatchDevice
         byte* ifr = stackalloc byte[IfReqSize];
         new Span<byte>(ifr, IfReqSize).Clear();
         Encoding.UTF8.GetBytes(name, new Span<byte>(ifr, IfNameSize - 1));
-        *(short*)(ifr + IfNameSize) = IFF_TAP | IFF_NO_PI;
+        *(short*)(ifr + IfNameSize) = (short)(IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0));
         if (Ioctl(fd, TUNSETIFF, ifr) < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -103,7 +129,14 @@ public sealed unsafe class TapDevice : IFrameBatchDevice
             LibC.Close(fd);
             throw Unavailable(name, "eventfd", errno);
         }
-        return new TapDevice(fd, wake, actual);
+        string refusal = "";
+        if (offload)
+        {
+            int size = VirtioNetHeader.Size;
+            if (Ioctl(fd, TUNSETVNETHDRSZ, &size) < 0) refusal = $"TUNSETVNETHDRSZ: {Describe(Marshal.GetLastPInvokeError())}";
+            else if (Ioctl(fd, TUNSETOFFLOAD, (void*)(nuint)(TUN_F_CSUM | TUN_F_TSO4)) < 0) refusal = $"TUNSETOFFLOAD: {Describe(Marshal.GetLastPInvokeError())}";
+        }
+        return new TapDevice(fd, wake, actual, offload, offload && refusal.Length == 0) { OffloadRefusal = refusal };
     }
 
     private static DeviceUnavailableException Unavailable(string name, string call, int errno) => new(errno switch
@@ -136,6 +169,8 @@ public sealed unsafe class TapDevice : IFrameBatchDevice
         var buffer = GC.AllocateArray<byte>(BatchBufferSize, pinned: true);
         var starts = new int[MaxBatch];
         var lengths = new int[MaxBatch];
+        var trusted = new bool[MaxBatch];
+        int skip = virtioHeader ? VirtioNetHeader.Size : 0;
         PollFd* fds = stackalloc PollFd[2];
         fixed (byte* b = buffer)
         {
@@ -167,21 +202,60 @@ public sealed unsafe class TapDevice : IFrameBatchDevice
                             long until = Stopwatch.GetTimestamp() + SpinMicroseconds * Stopwatch.Frequency / 1_000_000;
                             while (n <= 0 && !stopping && Stopwatch.GetTimestamp() < until) n = LibC.ReadIgnoringErrno(fd, b + used, ReadBufferSize);
                         }
-                        if (n <= 0) break;
-                        starts[count] = used;
-                        lengths[count] = (int)n;
+                        if (n <= skip) break;
+                        starts[count] = used + skip;
+                        lengths[count] = (int)n - skip;
+                        // NEEDS_CSUM: the kernel left the checksum to us because the frame never left this
+                        // machine (Linux's CHECKSUM_PARTIAL counts as verified); DATA_VALID: it checked it.
+                        trusted[count] = skip != 0 && (b[used] & (VirtioNetHeader.NeedsChecksum | VirtioNetHeader.DataValid)) != 0;
                         used += ((int)n + 63) & ~63;
                         count++;
                     }
                     if (count == 0) break;
                     framesRead += count;
-                    handler(new FrameBatch(buffer, starts.AsSpan(0, count), lengths.AsSpan(0, count)));
+                    handler(new FrameBatch(buffer, starts.AsSpan(0, count), lengths.AsSpan(0, count), skip != 0 ? trusted.AsSpan(0, count) : default));
                 }
             }
         }
     }
 
-    public bool Send(ReadOnlySpan<byte> frame)
+    public bool Send(ReadOnlySpan<byte> frame) => Send(frame, 0);
+
+    /// <summary>
+    /// Sends one frame; <paramref name="segmentSize"/> &gt; 0 (only with <see cref="SegmentationOffload"/>):
+    /// the frame is one IPv4 TCP super-segment, checksums complete, that the kernel cuts into segments
+    /// of that many payload bytes (TSO), each with the headers repeated and fixed up.
+    /// </summary>
+    public bool Send(ReadOnlySpan<byte> frame, int segmentSize)
+    {
+        if (segmentSize > 0 && !SegmentationOffload) throw new InvalidOperationException($"{Name}: segmentation offload was not granted");
+        if (!virtioHeader) return Write(frame);
+        var header = new VirtioNetHeader();
+        if (segmentSize > 0 && frame.Length > 14 + 20)
+        {
+            int ipHeader = (frame[14] & 0x0F) * 4;
+            int tcpHeader = frame.Length > 14 + ipHeader + 12 ? (frame[14 + ipHeader + 12] >> 4) * 4 : 20;
+            header.GsoType = VirtioNetHeader.GsoTcpV4;
+            header.HeaderLength = (ushort)(14 + ipHeader + tcpHeader);
+            header.SegmentSize = (ushort)segmentSize;
+        }
+        fixed (byte* p = frame)
+        {
+            var vectors = stackalloc IoVec[2];
+            vectors[0] = new IoVec { Base = &header, Length = VirtioNetHeader.Size };
+            vectors[1] = new IoVec { Base = p, Length = (nuint)frame.Length };
+            while (true)
+            {
+                nint n = WriteVector(fd, vectors, 2);
+                if (n == frame.Length + VirtioNetHeader.Size) { Interlocked.Increment(ref framesWritten); return true; }
+                if (n < 0 && Marshal.GetLastPInvokeError() == EINTR) continue;
+                Interlocked.Increment(ref writeErrors);
+                return false;
+            }
+        }
+    }
+
+    private bool Write(ReadOnlySpan<byte> frame)
     {
         fixed (byte* p = frame)
         {

@@ -14,6 +14,9 @@ public sealed partial class StackHost
     /// </summary>
     public NetworkInterface AddLink(InterfaceOptions options, IFrameDevice device)
     {
+        // Extra links read frame by frame: no per-frame checksum marks, so no offloads.
+        if (device is ISegmentationOffloadDevice { SegmentationOffload: true })
+            throw new ArgumentException($"{device.Name}: an extra link takes a device without offloads", nameof(device));
         NetworkInterface link;
         lock (Gate) link = Stack.AddInterface(options, new LinkSink(this, device));
         links.Add((device, link));

@@ -36,6 +36,18 @@ public sealed partial class StackHost : IDisposable
         transmit = transmitQueue ? new TransmitQueue() : null;
         Capture = capture;
         Stack = new NetStack(options, new DeviceSink(this)) { Trace = trace };
+        Stack.Primary.SegmentationOffload = OffloadsOf(device, options);
+    }
+
+    /// <summary>
+    /// Whether a device's offloads are used: TSO and trusted checksums when the device was granted them.
+    /// Not with forwarding: a frame whose checksum the kernel left undone must not leave for another host.
+    /// </summary>
+    private static bool OffloadsOf(IFrameDevice device, StackOptions options)
+    {
+        if (device is not ISegmentationOffloadDevice { SegmentationOffload: true }) return false;
+        if (options.Forwarding) throw new ArgumentException($"{device.Name} has offloads on, which forwarding cannot use: open it without offloads (ustack up --no-offload)", nameof(device));
+        return true;
     }
 
     public NetStack Stack { get; }
@@ -241,8 +253,8 @@ public sealed partial class StackHost : IDisposable
             for (int i = 0; i < batch.Count; i++)
             {
                 // As OnFrame: the capture (a queue copy, no I/O here) holds each frame until its fate is known.
-                capture?.BeginReceived(batch[i], at);
-                try { Stack.Receive(batch[i], now); }
+                capture?.BeginReceived(batch[i], at, batch.IsChecksumTrusted(i));
+                try { Stack.Receive(Stack.Primary, batch[i], now, batch.IsChecksumTrusted(i)); }
                 catch (Exception e) { Fault(e); }
                 capture?.EndReceived(Stack.ReceiveFate);
             }
@@ -299,19 +311,24 @@ public sealed partial class StackHost : IDisposable
     /// Called from inside NetStack.TransmitFrame, under the Gate (TransmitNote is this frame's reason):
     /// queued for a write outside the lock, or written now; the capture records it once it is on its way.
     /// </summary>
-    private void SendOut(IFrameDevice to, ReadOnlySpan<byte> frame)
+    private void SendOut(IFrameDevice to, ReadOnlySpan<byte> frame, int segmentSize = 0)
     {
-        if (transmit is { } queue && !queue.Enqueue(to, frame))
+        if (transmit is { } queue && !queue.Enqueue(to, frame, segmentSize))
         {
             Stack.Counters.Drop(DropReason.TransmitQueueFull);
             return;
         }
         Capture?.WriteSent(frame, DateTime.UtcNow, Stack.TransmitNote);
-        if (transmit is null) to.Send(frame);
+        if (transmit is null) Send(to, frame, segmentSize);
     }
+
+    /// <summary>Writes one frame; a TSO super-segment (<paramref name="segmentSize"/> &gt; 0) only to a device that cuts it.</summary>
+    internal static bool Send(IFrameDevice to, ReadOnlySpan<byte> frame, int segmentSize) =>
+        segmentSize > 0 ? ((ISegmentationOffloadDevice)to).Send(frame, segmentSize) : to.Send(frame);
 
     private sealed class DeviceSink(StackHost host) : IFrameSink
     {
         public void Transmit(ReadOnlySpan<byte> frame) => host.SendOut(host.device, frame);
+        public void Transmit(ReadOnlySpan<byte> frame, int segmentSize) => host.SendOut(host.device, frame, segmentSize);
     }
 }

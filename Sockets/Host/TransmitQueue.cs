@@ -48,7 +48,7 @@ public sealed class TransmitQueue : IDisposable
     /// Queues a copy of <paramref name="frame"/> for <paramref name="device"/> (under the stack's lock; no system call);
     /// false when <see cref="Capacity"/> frames already wait (the caller counts the drop).
     /// </summary>
-    public bool Enqueue(IFrameDevice device, ReadOnlySpan<byte> frame)
+    public bool Enqueue(IFrameDevice device, ReadOnlySpan<byte> frame, int segmentSize = 0)
     {
         lock (queueLock)
         {
@@ -56,7 +56,7 @@ public sealed class TransmitQueue : IDisposable
             byte[] buffer = frame.Length > SlotSize ? ArrayPool<byte>.Shared.Rent(frame.Length)
                 : freeSlots.TryPop(out var slot) ? slot : new byte[SlotSize];
             frame.CopyTo(buffer);
-            queued.Add(new Pending(device, buffer, frame.Length));
+            queued.Add(new Pending(device, buffer, frame.Length, segmentSize));
             if (!callerFlushes && writerIdle) Monitor.Pulse(queueLock); // a socket call: the writer sends it while the caller goes on
         }
         return true;
@@ -132,7 +132,7 @@ public sealed class TransmitQueue : IDisposable
             {
                 try
                 {
-                    if (p.Device.Send(p.Buffer.AsSpan(0, p.Length))) written++;
+                    if (StackHost.Send(p.Device, p.Buffer.AsSpan(0, p.Length), p.SegmentSize)) written++;
                     else failed++;
                 }
                 catch (ObjectDisposedException) { failed++; } // the device closed while frames were queued
@@ -157,5 +157,6 @@ public sealed class TransmitQueue : IDisposable
         writer.Join();
     }
 
-    private readonly record struct Pending(IFrameDevice Device, byte[] Buffer, int Length);
+    /// <summary>A frame to write; <see cref="SegmentSize"/> &gt; 0: a TSO super-segment.</summary>
+    private readonly record struct Pending(IFrameDevice Device, byte[] Buffer, int Length, int SegmentSize);
 }

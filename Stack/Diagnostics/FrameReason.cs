@@ -30,6 +30,8 @@ public enum FrameReason : byte
     TcpRstNewSynInSynReceived,
     TcpRstDataAfterClose,
     TcpRstAbort,
+    /// <summary>Data in one TSO super-segment: Count segments of Milliseconds (here: bytes) each, cut by the device.</summary>
+    TcpDataSegmentationOffload,
 }
 
 /// <summary>
@@ -52,6 +54,7 @@ public static class FrameReasons
         FrameReason.TcpSynAckCookie => ("SYN-ACK with a SYN cookie: no state kept for this SYN", "RFC 4987 §3.6"),
         FrameReason.TcpSynRetransmission => ("SYN retransmission", "RFC 6298 §5.5"),
         FrameReason.TcpData => ("data", "RFC 9293 §3.10.2"),
+        FrameReason.TcpDataSegmentationOffload => ("data in one TSO super-segment", "RFC 9293 §3.7.1 (each segment within the MSS)"),
         FrameReason.TcpFin => ("FIN: the application closed", "RFC 9293 §3.10.4"),
         FrameReason.TcpAck => ("ACK", "RFC 9293 §3.10.7.4"),
         FrameReason.TcpWindowUpdate => ("window update: the application read data", "RFC 9293 §3.8.6.2.2"),
@@ -76,6 +79,8 @@ public static class FrameReasons
     {
         if (!note.IsSet) return "";
         var (text, rule) = Of(note.Reason);
+        // A TSO super-segment: the device sends it as Count segments of (Milliseconds) bytes, each no larger than the MSS.
+        if (note.Reason == FrameReason.TcpDataSegmentationOffload) return $"{text}: the device cuts it into {note.Count} segments of at most {note.Milliseconds} bytes" + (withRule ? $", {rule}" : "");
         if (note.Count > 0) text += $" {note.Count}";
         // A persist probe: its number since the window closed and the (backed-off) interval it waited.
         if (note.Reason == FrameReason.TcpPersistProbe) text += note.Milliseconds > 0 ? $" (persist timer, waited {note.Milliseconds} ms)" : " (persist timer)";

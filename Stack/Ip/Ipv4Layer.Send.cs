@@ -41,6 +41,8 @@ public sealed partial class Ipv4Layer
             return false;
         }
         int mtu = hop.Interface.Mtu;
+        // A TCP super-segment (TSO) leaves whole, DF set: the device cuts it into MTU-sized segments.
+        if (stack.SendSegmentSize > 0 && hop.Interface.SegmentationOffload && !broadcast && total <= MaximumDatagram) mtu = MaximumDatagram;
         if (total > MaximumDatagram || headerLength > Ipv4Packet.MaximumHeaderLength || (total > mtu && pathMtu == PathMtuDiscovery.Do))
         {
             stack.Drop(DropReason.Ipv4TooBig, now);

@@ -102,6 +102,7 @@ public sealed partial class Ipv4Layer
         {
             if (!Ipv4Packet.TryRead(complete.Datagram, out var whole, out var why)) { stack.Drop(why, now); return; }
             stack.Counters.Increment(Counter.Ipv4Reassembled);
+            stack.ReceiveChecksumTrusted = false; // the device vouched for one frame, not for the datagram it completes
             Deliver(whole, now);
         }
         finally

@@ -37,4 +37,4 @@ public sealed class ArpEntry(Ipv4Address address)
 /// A frame held for resolution: a pooled array, how much of it is the frame, and why it was sent
 /// (the layer's note, given back to the trace and the capture when the frame finally leaves).
 /// </summary>
-internal readonly record struct PendingFrame(byte[] Buffer, int Length, Diagnostics.FrameNote Note);
+internal readonly record struct PendingFrame(byte[] Buffer, int Length, Diagnostics.FrameNote Note, int SegmentSize);

@@ -186,14 +186,17 @@ public sealed class ArpLayer
         unresolved.Remove(entry);
         entry.PendingBytes = 0;
         var outer = stack.SendNote;
+        int outerSegmentSize = stack.SendSegmentSize;
         while (entry.Pending.TryDequeue(out var frame))
         {
             pendingFrames--;
             stack.SendNote = frame.Note; // the reason it had when it was queued: "SYN: active open", not nothing
+            stack.SendSegmentSize = frame.SegmentSize; // a TSO super-segment stays one
             stack.TransmitIpv4(link, mac, frame.Buffer.AsSpan(0, frame.Length), now);
             ArrayPool<byte>.Shared.Return(frame.Buffer);
         }
         stack.SendNote = outer;
+        stack.SendSegmentSize = outerSegmentSize;
     }
 
     private ArpEntry Insert(Ipv4Address address, Instant now)
@@ -238,7 +241,7 @@ public sealed class ArpLayer
         }
         var copy = ArrayPool<byte>.Shared.Rent(frameBytes.Length);
         frameBytes.CopyTo(copy);
-        entry.Pending.Enqueue(new PendingFrame(copy, frameBytes.Length, stack.SendNote));
+        entry.Pending.Enqueue(new PendingFrame(copy, frameBytes.Length, stack.SendNote, stack.SendSegmentSize));
         entry.PendingBytes += frameBytes.Length;
         pendingFrames++;
         stack.Counters.Increment(Counter.ArpPacketsQueued);

@@ -115,7 +115,10 @@ internal sealed class Receiver
         Next += n;
         if (n < payload.Length) truncated = true;
         OutOfOrder.Drain(ref Next, Buffer, Discard);
-        return !holes && n >= fullSize;
+        // RFC 1122 4.2.3.2: an ACK for at least every second full-sized segment; a super-segment
+        // (the kernel's GSO through a TAP) that carries two or more is acknowledged at once, as Linux's
+        // __tcp_ack_snd_check (more than one rcv_mss unacknowledged).
+        return !holes && n >= fullSize && n < 2 * fullSize;
     }
 
     /// <summary>Every second full-sized segment is acknowledged at once, a lone one within 40 ms.</summary>

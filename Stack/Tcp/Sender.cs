@@ -81,7 +81,14 @@ internal sealed partial class Sender
     public int Mss => Math.Max(1, Math.Min(PeerMss, Math.Min(c.LocalMss, c.PathMss)) - c.OptionOverhead);
 
     /// <summary>The data one segment carries now: <see cref="Mss"/> less the SACK option it will carry.</summary>
-    private int SegmentSize => Math.Max(1, Mss - c.SackOptionBytes);
+    internal int SegmentSize => Math.Max(1, Mss - c.SackOptionBytes);
+
+    /// <summary>
+    /// The most data one transmit may carry: a segment, or with TSO on the route's interface as many whole
+    /// segments as a 64 KiB datagram holds (Linux: 45 x 1448), which the device cuts at <paramref name="mss"/>.
+    /// </summary>
+    private int TransmitLimit(int mss) =>
+        layer.SegmentationOffloadTo(c.Remote!.Value.Address) ? Math.Max(1, (Ip.Ipv4Layer.MaximumDatagram - 20 - 60) / mss) * mss : mss;
 
     /// <summary>RFC 5681 2: FlightSize, the data sent and not yet acknowledged.</summary>
     public int FlightSize => Max - Unacknowledged;
@@ -156,7 +163,13 @@ internal sealed partial class Sender
         if (usable <= 0) return false;
         int mss = SegmentSize;
         RestartAfterIdle(now);
-        int length = Math.Min(Math.Min(unsent, usable), mss);
+        int length = Math.Min(Math.Min(unsent, usable), unsent > mss && usable > mss ? TransmitLimit(mss) : mss);
+        if (length > mss)
+        {
+            // A TSO super-segment: within cwnd, and whole segments unless it ends the data (Linux's tcp_mss_split_point).
+            if (room < length) length = Math.Max(mss, room / mss * mss);
+            if (length < unsent) length = length / mss * mss;
+        }
         if (room < length && inFlight > 0) return false; // RFC 5681 3.1: never beyond SND.UNA + min(cwnd, rwnd)
         bool all = length == unsent;
         if (length < mss)
@@ -173,7 +186,7 @@ internal sealed partial class Sender
         c.Transmit(Next, flags, offset, length, now);
         if (timing is null && !c.TimestampsEnabled) timing = (Next, now); // RFC 6298 with Karn: one timed segment per round trip
         Advance(length, (flags & TcpFlags.Fin) != 0, now);
-        if (length < mss) smallSegmentEnd = Next;
+        if (length % mss != 0) smallSegmentEnd = Next; // the last (or only) segment was short
         return true;
     }
 

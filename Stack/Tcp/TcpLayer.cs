@@ -101,7 +101,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     public void Receive(in Ipv4Packet ip, Instant now)
     {
         if (stack.Ipv4.IsBroadcast(ip.Destination)) { Drop(DropReason.TcpNoConnection, now); return; } // TCP is unicast only
-        if (!TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out var why)) { Drop(why, now); return; }
+        if (!TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out var why, stack.ReceiveChecksumTrusted)) { Drop(why, now); return; }
         Counters.Increment(Counter.TcpReceived);
         var local = new Endpoint(ip.Destination, seg.DestinationPort);
         var remote = new Endpoint(ip.Source, seg.SourcePort);
@@ -293,7 +293,9 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     internal void SendSegment(TcpConnection c, SeqNumber sequence, TcpFlags flags, int offset, int length, Instant now)
     {
         bool syn = (flags & TcpFlags.Syn) != 0, ack = (flags & TcpFlags.Ack) != 0, rst = (flags & TcpFlags.Rst) != 0;
-        var options = c.OptionsFor(flags, OurMss - length, now);
+        int perSegment = c.Sender.SegmentSize;
+        bool superSegment = length > perSegment; // TSO: the device repeats these headers on every piece
+        var options = c.OptionsFor(flags, OurMss - Math.Min(length, perSegment), now);
         ushort window = c.Receiver.WindowField(syn, c.ReceiveMss);
         ushort urgent = 0;
         if (!syn && !rst && c.Sender.UrgentField(sequence, out urgent)) flags |= TcpFlags.Urg;
@@ -301,9 +303,13 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         if (length > 0) c.SendBuffer.Peek(offset, stack.Ipv4.PayloadBuffer.Slice(repr.HeaderLength, length));
         if (rst) Counters.Increment(Counter.TcpResetsSent);
         else if (ack) c.AckSent(now);
-        stack.SendNote = Why.IsSet ? Why : new FrameNote(ReasonFromFlags(flags, length, c.Parent is null));
+        stack.SendNote = Why.IsSet ? Why
+            : superSegment ? new FrameNote(FrameReason.TcpDataSegmentationOffload, (length + perSegment - 1) / perSegment, perSegment)
+            : new FrameNote(ReasonFromFlags(flags, length, c.Parent is null));
+        if (superSegment) stack.SendSegmentSize = perSegment;
         Transmit(repr, c.Local.Address, c.Remote.Value.Address, now, c.TypeOfService, c.TimeToLive, c.PathMtuLocked ? PathMtuDiscovery.Dont : PathMtuDiscovery.Do);
         stack.SendNote = Why = default;
+        stack.SendSegmentSize = 0;
     }
 
     /// <summary>
@@ -337,6 +343,10 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     }
 
     internal void Drop(DropReason reason, Instant now) => stack.Drop(reason, now);
+
+    /// <summary>The interface towards <paramref name="remote"/> cuts TCP super-segments itself (TSO).</summary>
+    internal bool SegmentationOffloadTo(Ipv4Address remote) =>
+        stack.Routes.TryLookup(remote, out var hop) && hop.Interface.SegmentationOffload;
 
     /// <summary>True when someone traces: guard any trace argument that costs more than a field read.</summary>
     internal bool Tracing => stack.Trace is not null;

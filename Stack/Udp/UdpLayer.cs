@@ -111,7 +111,7 @@ public sealed class UdpLayer : IIpProtocolHandler, IIcmpErrorHandler
 
     public void Receive(in Ipv4Packet ip, Instant now)
     {
-        if (!UdpDatagram.TryRead(ip.Payload, ip.Source, ip.Destination, out var datagram, out var why)) { stack.Drop(why, now); return; }
+        if (!UdpDatagram.TryRead(ip.Payload, ip.Source, ip.Destination, out var datagram, out var why, stack.ReceiveChecksumTrusted)) { stack.Drop(why, now); return; }
         stack.Counters.Increment(Counter.UdpReceived);
         var local = new Endpoint(ip.Destination, datagram.DestinationPort);
         var remote = new Endpoint(ip.Source, datagram.SourcePort);

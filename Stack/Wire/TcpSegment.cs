@@ -31,15 +31,21 @@ public readonly ref struct TcpSegment
         this.options = options;
     }
 
-    /// <summary>Checks the data offset, the checksum over the pseudo-header, and the options.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> bytes, Ipv4Address source, Ipv4Address destination, out TcpSegment segment, out DropReason why)
+    /// <summary>
+    /// Checks the data offset, the checksum over the pseudo-header (unless <paramref name="checksumTrusted"/>:
+    /// the device said it needs no check, see <see cref="NetStack.Receive(NetworkInterface, ReadOnlySpan{byte}, Time.Instant, bool)"/>), and the options.
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> bytes, Ipv4Address source, Ipv4Address destination, out TcpSegment segment, out DropReason why, bool checksumTrusted = false)
     {
         segment = default;
         if (bytes.Length < MinimumHeaderLength) { why = DropReason.TcpTruncated; return false; }
         int headerLength = (bytes[12] >> 4) * 4;
         if (headerLength < MinimumHeaderLength || headerLength > bytes.Length) { why = DropReason.TcpBadDataOffset; return false; }
-        ulong sum = InternetChecksum.AddPseudoHeader(0, source, destination, IpProtocol.Tcp, bytes.Length);
-        if (InternetChecksum.Finish(InternetChecksum.Add(sum, bytes)) != 0) { why = DropReason.TcpBadChecksum; return false; }
+        if (!checksumTrusted)
+        {
+            ulong sum = InternetChecksum.AddPseudoHeader(0, source, destination, IpProtocol.Tcp, bytes.Length);
+            if (InternetChecksum.Finish(InternetChecksum.Add(sum, bytes)) != 0) { why = DropReason.TcpBadChecksum; return false; }
+        }
         if (!TcpOptionsRepr.TryParse(bytes[MinimumHeaderLength..headerLength], out var options, out why)) return false;
         segment = new TcpSegment(bytes, options);
         return true;

@@ -14,14 +14,14 @@ public readonly ref struct UdpDatagram
     /// Checks the length field and, unless it is zero ("no checksum", RFC 768), the checksum.
     /// Bytes past the length field are cut off.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> bytes, Ipv4Address source, Ipv4Address destination, out UdpDatagram datagram, out DropReason why)
+    public static bool TryRead(ReadOnlySpan<byte> bytes, Ipv4Address source, Ipv4Address destination, out UdpDatagram datagram, out DropReason why, bool checksumTrusted = false)
     {
         datagram = default;
         if (bytes.Length < HeaderLength) { why = DropReason.UdpTruncated; return false; }
         int length = BinaryPrimitives.ReadUInt16BigEndian(bytes[4..]);
         if (length < HeaderLength || length > bytes.Length) { why = DropReason.UdpBadLength; return false; }
         bytes = bytes[..length];
-        if (BinaryPrimitives.ReadUInt16BigEndian(bytes[6..]) != 0)
+        if (!checksumTrusted && BinaryPrimitives.ReadUInt16BigEndian(bytes[6..]) != 0)
         {
             ulong sum = InternetChecksum.AddPseudoHeader(0, source, destination, IpProtocol.Udp, length);
             if (InternetChecksum.Finish(InternetChecksum.Add(sum, bytes)) != 0) { why = DropReason.UdpBadChecksum; return false; }

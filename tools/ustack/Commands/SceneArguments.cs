@@ -27,11 +27,12 @@ public sealed class SceneArguments
     public Option<string?> Faults { get; } = new("--faults") { Description = "make the TAP a lossy link, both ways: e.g. loss=1%,delay=10ms,jitter=1ms,dup=0.1%,reorder=0.5%,seed=7" };
     public Option<string> Congestion { get; } = new("--congestion") { Description = "TCP congestion control of new connections: cubic (default) or newreno", DefaultValueFactory = _ => "cubic" };
     public Option<string?> TcpOff { get; } = new("--tcp-off") { Description = "TCP options not to offer or accept, comma-separated: sack,timestamps,wscale" };
+    public Option<bool> NoOffload { get; } = new("--no-offload") { Description = "do not ask the TAP for checksum and TCP segmentation offloads (IFF_VNET_HDR, TSO4): every frame is one MTU-sized segment both ways, and the stack checks every checksum" };
     public Option<string> EphemeralPorts { get; } = new("--ephemeral-ports") { Description = "range of automatically chosen local ports, FIRST-LAST", DefaultValueFactory = _ => "49152-65535" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Tap, PcapDevice, Ip, HostIp, Netns, Gateway, Mac, Mtu, Forward, Pcap, Trace, TraceFormat, EphemeralPorts, Faults, Congestion, TcpOff }) command.Options.Add(o);
+        foreach (var o in new Option[] { Tap, PcapDevice, Ip, HostIp, Netns, Gateway, Mac, Mtu, Forward, Pcap, Trace, TraceFormat, EphemeralPorts, Faults, Congestion, TcpOff, NoOffload }) command.Options.Add(o);
     }
 
     /// <summary>The scene these options describe; FormatException with the offending text when one is malformed.</summary>
@@ -78,6 +79,7 @@ public sealed class SceneArguments
             Tcp = ReadTcp(result.GetValue(Congestion)!, result.GetValue(TcpOff)),
             MoreLinks = more,
             Forwarding = result.GetValue(Forward),
+            Offload = !result.GetValue(NoOffload),
         };
     }
 

@@ -119,8 +119,11 @@ public static class UpCommand
                               (s.Forwarding ? " forward=on" : "") +
                               (described.Length > 0 ? $" daemons={described}" : "") +
                               (scene.Faults is { } f ? $" faults={f.Faults}" : "") +
+                              (options.PcapDevice is null ? $" offload={(scene.Stack.Primary.SegmentationOffload ? "tso4,csum" : "off")}" : "") +
                               $" tcp={s.Tcp.CongestionControl}{(s.Tcp.SelectiveAcknowledgments ? ",sack" : "")}{(s.Tcp.Timestamps ? ",timestamps" : "")}{(s.Tcp.WindowScaling ? ",wscale" : "")}");
             Console.Out.Flush();
+            if (options.Offload && !scene.Stack.Primary.SegmentationOffload && options.PcapDevice is null)
+                Console.Error.WriteLine($"ustack up: note: TAP offloads {scene.OffloadState}");
             // SIGUSR1 prints the counters so far (tools/attack.sh reads them between attacks); the stack runs on.
             using var usr1 = PosixSignalRegistration.Create(SigUsr1, c => { c.Cancel = true; PrintCounters(scene); });
             stop.Wait();
