@@ -18,6 +18,7 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 [[ -x /usr/bin/python3 ]] || command -v python3 >/dev/null 2>&1 || need+=(python3)   # python3 -m http.server for HttpClient-on-UserStack
 command -v sysctl >/dev/null 2>&1 || need+=(procps)     # the differential run sets per-namespace sysctls
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)  # `--pcap-device` tests switch off checksum/segmentation offload on the kernel's veth end
+command -v wrk >/dev/null 2>&1 || need+=(wrk)          # Benchmarks: speed-table and aspnet-wrk (HTTP keep-alive requests/s)
 # tools/attack.sh (Tests/Interop/AttackTests): hping3 floods, nmap scans, scapy's malformed frames.
 command -v hping3 >/dev/null 2>&1 || need+=(hping3)
 command -v nmap >/dev/null 2>&1 || need+=(nmap)
