@@ -44,8 +44,8 @@ fi
 
 # 2. Namespaces left behind by an earlier run that was killed (named after a dead PID).
 if command -v ip >/dev/null 2>&1; then
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(ustest|ustack-demo|usdiff)-[0-9]+' || true); do
-    pid=$(echo "$ns" | sed -E 's/^(ustest|ustack-demo|usdiff)-([0-9]+).*/\2/')
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(ustest|ustack-demo|usdiff|usspeed)-[0-9]+' || true); do
+    pid=$(echo "$ns" | sed -E 's/^(ustest|ustack-demo|usdiff|usspeed)-([0-9]+).*/\2/')
     [[ -d /proc/$pid ]] || { log "removing stale namespace $ns"; ip netns del "$ns" 2>/dev/null || true; }
   done
 fi
