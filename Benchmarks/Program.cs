@@ -1,11 +1,14 @@
 using BenchmarkDotNet.Running;
 using UserStack.Benchmarks.Macro;
+using UserStack.Benchmarks.Macro.Speed;
 
 // Micro (BenchmarkDotNet):
 //   dotnet run -c Release --project Benchmarks -- --filter '*'
 // Macro (root; builds its own namespaces and removes them):
 //   dotnet run -c Release --project Benchmarks -- udp-echo [seconds] [payload-bytes]
 //   dotnet run -c Release --project Benchmarks -- tcp-bulk [seconds]
+//   dotnet run -c Release --project Benchmarks -- speed-table [seconds=3]   (issue 12's table in one run: TAP ceiling by a C reader
+//       (gcc), kernel veth offloads off/on, UserStack both ways, ping, connections/s, wrk keep-alive, two stacks in memory)
 //   dotnet run -c Release --project Benchmarks -- aspnet-wrk [seconds=5] [connections=64] [threads=2]   (apt-get install wrk)
 //   dotnet run -c Release --project Benchmarks -- lossy-goodput [mb=20] [loss=0,1,3] [delay=10ms] [seed=1] [cc=newreno|cubic] [limit=60s]
 // Macro on the virtual wire (no root; virtual clock):
@@ -20,6 +23,11 @@ if (args.Length > 0 && args[0] == "tcp-bulk")
 {
     var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
     return TcpBulkMacro.Run(TimeSpan.FromSeconds(Math.Clamp(seconds, 0.5, 60)));
+}
+if (args.Length > 0 && args[0] == "speed-table")
+{
+    var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
+    return SpeedTableMacro.Run(TimeSpan.FromSeconds(Math.Clamp(seconds, 0.5, 60)));
 }
 if (args.Length > 0 && args[0] == "aspnet-wrk")
 {

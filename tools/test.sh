@@ -18,6 +18,7 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 [[ -x /usr/bin/python3 ]] || command -v python3 >/dev/null 2>&1 || need+=(python3)   # python3 -m http.server for HttpClient-on-UserStack
 command -v sysctl >/dev/null 2>&1 || need+=(procps)     # the differential run sets per-namespace sysctls
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)  # `--pcap-device` tests switch off checksum/segmentation offload on the kernel's veth end
+command -v wrk >/dev/null 2>&1 || need+=(wrk)          # Benchmarks: speed-table and aspnet-wrk (HTTP keep-alive requests/s)
 # tools/attack.sh (Tests/Interop/AttackTests): hping3 floods, nmap scans, scapy's malformed frames.
 command -v hping3 >/dev/null 2>&1 || need+=(hping3)
 command -v nmap >/dev/null 2>&1 || need+=(nmap)
@@ -43,8 +44,8 @@ fi
 
 # 2. Namespaces left behind by an earlier run that was killed (named after a dead PID).
 if command -v ip >/dev/null 2>&1; then
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(ustest|ustack-demo|usdiff)-[0-9]+' || true); do
-    pid=$(echo "$ns" | sed -E 's/^(ustest|ustack-demo|usdiff)-([0-9]+).*/\2/')
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(ustest|ustack-demo|usdiff|usspeed)-[0-9]+' || true); do
+    pid=$(echo "$ns" | sed -E 's/^(ustest|ustack-demo|usdiff|usspeed)-([0-9]+).*/\2/')
     [[ -d /proc/$pid ]] || { log "removing stale namespace $ns"; ip netns del "$ns" 2>/dev/null || true; }
   done
 fi

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using UserStack.AspNetCore;
 using UserStack.Drivers.Tap;
@@ -14,7 +12,7 @@ namespace UserStack.Benchmarks.Macro;
 /// behind a veth pair; wrk runs in the first namespace, rounds alternate, one run. Bounded in time;
 /// both namespaces are made here and removed after.
 /// </summary>
-public static partial class AspNetWrkMacro
+public static class AspNetWrkMacro
 {
     public static int Run(TimeSpan duration, int connections, int threads)
     {
@@ -75,17 +73,12 @@ public static partial class AspNetWrkMacro
 
     private static (string Name, double Rps, string Latency) Wrk(NetworkNamespace ns, string url, TimeSpan duration, int connections, int threads)
     {
-        var r = ns.Exec(duration + TimeSpan.FromSeconds(30), "wrk", $"-t{threads}", $"-c{connections}", $"-d{(int)Math.Ceiling(duration.TotalSeconds)}s", url);
-        var rps = RequestsPerSecond().Match(r.Output);
-        var latency = Latency().Match(r.Output);
-        var errors = r.Output.Split('\n').FirstOrDefault(l => l.Contains("Socket errors") || l.Contains("Non-2xx"));
-        if (errors is not null) Console.WriteLine($"  {url}: {errors.Trim()}");
-        if (!rps.Success) { Console.WriteLine($"  {url}: wrk said: {r.Output}{r.Error}"); return (url, 0, "-"); }
-        return (url, double.Parse(rps.Groups[1].Value, CultureInfo.InvariantCulture), latency.Success ? latency.Groups[1].Value : "-");
+        try
+        {
+            var r = Speed.HttpKeepAlive.Measure(ns, url, duration, connections, threads);
+            if (r.Errors is not null) Console.WriteLine($"  {url}: {r.Errors}");
+            return (url, r.RequestsPerSecond, r.Latency);
+        }
+        catch (InvalidOperationException e) { Console.WriteLine($"  {url}: {e.Message}"); return (url, 0, "-"); }
     }
-
-    [GeneratedRegex(@"Requests/sec:\s+([0-9.]+)")]
-    private static partial Regex RequestsPerSecond();
-    [GeneratedRegex(@"Latency\s+(\S+)")]
-    private static partial Regex Latency();
 }
