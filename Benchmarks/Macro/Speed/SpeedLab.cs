@@ -14,12 +14,6 @@ public sealed class SpeedLab : IDisposable
     public static readonly string StackIp = "10.98.0.2", TapHostIp = "10.98.0.1";
     public static readonly string ClientVethIp = "10.98.1.1", KernelIp = "10.98.1.2";
 
-    /// <summary>
-    /// Whether this build's TAP can use offloads (IFF_VNET_HDR, TSO). False until SceneOptions has
-    /// an Offload property; then set true and wire <see cref="StartStack"/> (one line).
-    /// </summary>
-    public const bool OffloadInThisBuild = false;
-
     private readonly int id = Environment.ProcessId;
     private readonly string vethA, vethB;
 
@@ -73,10 +67,15 @@ public sealed class SpeedLab : IDisposable
             Namespace = Client.Name,   // exists: the scene adopts the TAP into it and does not delete it
             StackAddress = Ipv4Cidr.Parse($"{StackIp}/24"),
             HostAddress = Ipv4Cidr.Parse($"{TapHostIp}/24"),
-            // offload: set SceneOptions.Offload here once it exists (Offload = offload)
+            Offload = offload, // IFF_VNET_HDR with TUN_F_CSUM|TUN_F_TSO4, as ustack up by default
         };
-        if (offload && !OffloadInThisBuild) throw new InvalidOperationException("offloads not in this build");
         var scene = TapScene.Start(options);
+        if (offload && !scene.Stack.Primary.SegmentationOffload)
+        {
+            string why = scene.OffloadState;
+            scene.Dispose();
+            throw new InvalidOperationException($"the TAP refused offloads: {why}");
+        }
         try { return (scene, new TcpDaemons(scene.Host, [DaemonKind.Discard, DaemonKind.Echo, DaemonKind.Http])); }
         catch { scene.Dispose(); throw; }
     }
