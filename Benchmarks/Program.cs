@@ -11,6 +11,8 @@ using UserStack.Benchmarks.Macro.Speed;
 //       (gcc), kernel veth offloads off/on, UserStack both ways, ping, connections/s, wrk keep-alive, two stacks in memory)
 //   dotnet run -c Release --project Benchmarks -- aspnet-wrk [seconds=5] [connections=64] [threads=2]   (apt-get install wrk)
 //   dotnet run -c Release --project Benchmarks -- lossy-goodput [mb=20] [loss=0,1,3] [delay=10ms] [seed=1] [cc=newreno|cubic] [limit=60s]
+// Two stacks in memory on one thread (no root), the speed table's last rows alone:
+//   dotnet run -c Release --project Benchmarks -- in-memory [seconds=3]
 // Macro on the virtual wire (no root; virtual clock):
 //   dotnet run -c Release --project Benchmarks -- lossy-sim [megabytes] [seeds]
 if (args.Length > 0 && args[0] == "udp-echo")
@@ -28,6 +30,14 @@ if (args.Length > 0 && args[0] == "speed-table")
 {
     var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
     return SpeedTableMacro.Run(TimeSpan.FromSeconds(Math.Clamp(seconds, 0.5, 60)));
+}
+if (args.Length > 0 && args[0] == "in-memory")
+{
+    // The speed table's in-memory row alone (no root): for a profiler (perf record -g with DOTNET_PerfMapEnabled=1).
+    var seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
+    var r = UserStack.Benchmarks.Macro.Speed.InMemoryBulk.Measure(TimeSpan.FromSeconds(Math.Clamp(seconds, 0.5, 60)));
+    Console.WriteLine($"two stacks in memory, one core: {r.Gbps:0.00} Gbit/s, {r.NanosecondsPerSegment:0} ns per data segment, {r.BytesPerSegment:0.##} B per segment; {r.Note}");
+    return 0;
 }
 if (args.Length > 0 && args[0] == "aspnet-wrk")
 {
