@@ -41,9 +41,12 @@ public sealed unsafe class TapDevice : ISegmentationOffloadDevice
     /// How long the reader retries an empty queue after a batch before it sleeps in poll() (0: never).
     /// Under a flood this keeps it on its CPU (a wake-up from poll costs a context switch, and a
     /// sleeping vCPU can take milliseconds to run again while the queue overflows); when traffic
-    /// is light it costs at most this much CPU per wake-up.
+    /// is light it costs at most this much CPU per wake-up. Longer is busy polling (Linux's
+    /// net.core.busy_poll): a reader that spins longer than the gap between frames never sleeps, so a
+    /// frame waits for no wake-up, at the price of a core kept busy.
     /// </summary>
-    public int SpinMicroseconds { get; init; } = 50;
+    public int SpinMicroseconds { get => spinMicroseconds; set => spinMicroseconds = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value)); }
+    private volatile int spinMicroseconds = 50;
 
     private readonly int fd;
     private readonly int wakeFd;

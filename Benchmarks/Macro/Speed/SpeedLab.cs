@@ -58,7 +58,7 @@ public sealed class SpeedLab : IDisposable
     }
 
     /// <summary>UserStack on a TAP into namespace A, with the discard, echo and HTTP daemons.</summary>
-    public (TapScene Scene, TcpDaemons Daemons) StartStack(bool offload)
+    public (TapScene Scene, TcpDaemons Daemons) StartStack(bool offload, int? busyPollMicroseconds = null)
     {
         // The one place the speed table builds a scene.
         var options = new SceneOptions
@@ -68,6 +68,7 @@ public sealed class SpeedLab : IDisposable
             StackAddress = Ipv4Cidr.Parse($"{StackIp}/24"),
             HostAddress = Ipv4Cidr.Parse($"{TapHostIp}/24"),
             Offload = offload, // IFF_VNET_HDR with TUN_F_CSUM|TUN_F_TSO4, as ustack up by default
+            BusyPollMicroseconds = busyPollMicroseconds,
         };
         var scene = TapScene.Start(options);
         if (offload && !scene.Stack.Primary.SegmentationOffload)

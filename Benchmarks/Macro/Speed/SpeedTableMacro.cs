@@ -51,6 +51,18 @@ public static class SpeedTableMacro
                 });
             }
             Phase(rows, "ping, connections, HTTP", () => OverOneStack(lab, duration));
+            Phase(rows, "ping with busy polling", () =>
+            {
+                // The reader polls 20 ms before sleeping: with a request every 10 ms it never sleeps (a core stays busy).
+                var (scene, daemons) = lab.StartStack(offload: false, busyPollMicroseconds: 20_000);
+                using (scene)
+                using (daemons)
+                {
+                    var us = PingRows.Measure(lab.Client, SpeedLab.StackIp);
+                    var kernel = PingRows.Measure(lab.Client, SpeedLab.KernelIp);
+                    return [SpeedRow.Compared($"ping {PingRows.Count} x 10 ms, UserStack --busy-poll 20000 (avg)", us.AverageMs, "ms", "0.000", kernel.AverageMs, "kernel over veth", atMost: 1.5, note: us.Note)];
+                }
+            });
         }
         Phase(rows, "two stacks in memory", () =>
         {

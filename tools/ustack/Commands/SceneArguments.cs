@@ -28,11 +28,12 @@ public sealed class SceneArguments
     public Option<string> Congestion { get; } = new("--congestion") { Description = "TCP congestion control of new connections: cubic (default) or newreno", DefaultValueFactory = _ => "cubic" };
     public Option<string?> TcpOff { get; } = new("--tcp-off") { Description = "TCP options not to offer or accept, comma-separated: sack,timestamps,wscale" };
     public Option<bool> NoOffload { get; } = new("--no-offload") { Description = "do not ask the TAP for checksum and TCP segmentation offloads (IFF_VNET_HDR, TSO4): every frame is one MTU-sized segment both ways, and the stack checks every checksum" };
+    public Option<int?> BusyPoll { get; } = new("--busy-poll") { Description = "MICROSECONDS the TAP reader keeps polling an empty queue before it sleeps (default 50; like net.core.busy_poll: longer than the gap between frames, no frame waits for a wake-up, and a core stays busy)" };
     public Option<string> EphemeralPorts { get; } = new("--ephemeral-ports") { Description = "range of automatically chosen local ports, FIRST-LAST", DefaultValueFactory = _ => "49152-65535" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Tap, PcapDevice, Ip, HostIp, Netns, Gateway, Mac, Mtu, Forward, Pcap, Trace, TraceFormat, EphemeralPorts, Faults, Congestion, TcpOff, NoOffload }) command.Options.Add(o);
+        foreach (var o in new Option[] { Tap, PcapDevice, Ip, HostIp, Netns, Gateway, Mac, Mtu, Forward, Pcap, Trace, TraceFormat, EphemeralPorts, Faults, Congestion, TcpOff, NoOffload, BusyPoll }) command.Options.Add(o);
     }
 
     /// <summary>The scene these options describe; FormatException with the offending text when one is malformed.</summary>
@@ -80,6 +81,9 @@ public sealed class SceneArguments
             MoreLinks = more,
             Forwarding = result.GetValue(Forward),
             Offload = !result.GetValue(NoOffload),
+            BusyPollMicroseconds = result.GetValue(BusyPoll) is { } spin
+                ? spin is >= 0 and <= 1_000_000 ? spin : throw new FormatException($"--busy-poll takes 0 to 1000000 microseconds, not {spin}")
+                : null,
         };
     }
 

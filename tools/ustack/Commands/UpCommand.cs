@@ -119,6 +119,7 @@ public static class UpCommand
                               (s.Forwarding ? " forward=on" : "") +
                               (described.Length > 0 ? $" daemons={described}" : "") +
                               (scene.Faults is { } f ? $" faults={f.Faults}" : "") +
+                              (options.BusyPollMicroseconds is { } spin ? $" busy-poll={spin}us" : "") +
                               (options.PcapDevice is null ? $" offload={(scene.Stack.Primary.SegmentationOffload ? "tso4,csum" : "off")}" : "") +
                               $" tcp={s.Tcp.CongestionControl}{(s.Tcp.SelectiveAcknowledgments ? ",sack" : "")}{(s.Tcp.Timestamps ? ",timestamps" : "")}{(s.Tcp.WindowScaling ? ",wscale" : "")}");
             Console.Out.Flush();

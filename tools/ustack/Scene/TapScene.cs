@@ -48,6 +48,8 @@ public sealed record SceneOptions
     /// kernel left undone must not be forwarded); <see cref="TapScene.OffloadState"/> says what was granted.
     /// </summary>
     public bool Offload { get; init; }
+    /// <summary>How long the TAP reader keeps reading an empty queue before it sleeps (µs); null: the device's default (50).</summary>
+    public int? BusyPollMicroseconds { get; init; }
 }
 
 /// <summary>
@@ -136,6 +138,7 @@ public sealed partial class TapScene : IDisposable
         }
         bool offload = options.Offload && options.Faults is null && !options.Forwarding;
         var device = TapDevice.Open(options.TapName, offload);
+        if (options.BusyPollMicroseconds is { } spin) device.SpinMicroseconds = spin;
         NetworkNamespace? ns = null;
         try
         {
