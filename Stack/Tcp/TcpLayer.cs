@@ -228,8 +228,33 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         timers.Enqueue(c, deadline);
     }
 
-    /// <summary>No TCP timer is due before this (a stopped or later-moved timer may make it early; Poll then requeues).</summary>
-    internal Instant NextDeadline => timers.TryPeek(out _, out var at) ? at : Instant.MaxValue;
+    /// <summary>
+    /// The first TCP timer due. Lazy entries at the head are settled first (a superseded entry, a
+    /// timer stopped or moved later, a connection gone): otherwise each would wake the host's timer
+    /// thread for nothing, about three per short connection (its RTO armed and stopped per flight).
+    /// </summary>
+    internal Instant NextDeadline
+    {
+        get
+        {
+            while (timers.TryPeek(out var c, out var at))
+            {
+                bool current = at == c.QueuedAt;
+                if (current && live.Contains(c))
+                {
+                    var real = c.NextDeadline;
+                    if (real <= at) return at;
+                    timers.Dequeue();
+                    c.QueuedAt = Instant.MaxValue;
+                    NoteDeadline(c, real); // its real deadline, if any
+                    continue;
+                }
+                timers.Dequeue();
+                if (current) c.QueuedAt = Instant.MaxValue;
+            }
+            return Instant.MaxValue;
+        }
+    }
 
     internal void Poll(Instant now)
     {
