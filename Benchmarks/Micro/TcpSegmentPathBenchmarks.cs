@@ -1,3 +1,4 @@
+using UserStack.Tools.Scene;
 using BenchmarkDotNet.Attributes;
 using UserStack.Benchmarks.Macro.Speed;
 

@@ -1,3 +1,4 @@
+using UserStack.Tools.Scene;
 using System.Diagnostics;
 
 namespace UserStack.Benchmarks.Macro.Speed;

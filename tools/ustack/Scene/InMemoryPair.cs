@@ -3,10 +3,10 @@ using UserStack.Time;
 using UserStack.Transport;
 using UserStack.Wire;
 
-namespace UserStack.Benchmarks.Macro.Speed;
+namespace UserStack.Tools.Scene;
 
 /// <summary>
-/// Two stacks on one thread, joined by queues of reused frame buffers (the wire of
+/// Two stacks on one thread, joined by queues of reused frame buffers (used by the speed table and
 /// Tests/Tcp/DataPathAllocationTests), with a connected TCP pair: nothing but the stacks' own
 /// work and a copy per frame. Each <see cref="Step"/> moves virtual time 100 µs, delivers what is
 /// in flight (and what that makes) and fires timers.
