@@ -52,6 +52,7 @@ public static class DemoCommand
             StackAddress = StackAddress,
             HostAddress = HostAddress,
             PcapPath = pcapPath,
+            Offload = true, // as ustack up: checksum and segmentation offloads where the kernel grants them
         };
 
         var checks = new List<(string Name, bool Passed, string Detail)>();
@@ -68,7 +69,7 @@ public static class DemoCommand
         {
             var mac = scene.Stack.Options.HardwareAddress;
             string target = StackAddress.Address.ToString();
-            output.WriteLine($"stack up: mac {mac}");
+            output.WriteLine($"stack up: mac {mac}, TAP offloads {scene.OffloadState}");
 
             // 1. The kernel resolves us by ARP and pings get answers.
             output.WriteLine($"\n$ ip netns exec {options.Namespace} ping -c 5 -i 0.2 {target}");
