@@ -7,6 +7,7 @@ using UserStack.Benchmarks.Macro;
 //   dotnet run -c Release --project Benchmarks -- udp-echo [seconds] [payload-bytes]
 //   dotnet run -c Release --project Benchmarks -- tcp-bulk [seconds]
 //   dotnet run -c Release --project Benchmarks -- aspnet-wrk [seconds=5] [connections=64] [threads=2]   (apt-get install wrk)
+//   dotnet run -c Release --project Benchmarks -- conn-memory [idle=10000] [closed=5000]
 //   dotnet run -c Release --project Benchmarks -- lossy-goodput [mb=20] [loss=0,1,3] [delay=10ms] [seed=1] [cc=newreno|cubic] [limit=60s]
 // Macro on the virtual wire (no root; virtual clock):
 //   dotnet run -c Release --project Benchmarks -- lossy-sim [megabytes] [seeds]
@@ -28,6 +29,14 @@ if (args.Length > 0 && args[0] == "aspnet-wrk")
     var threads = args.Length > 3 ? int.Parse(args[3]) : 2;
     return AspNetWrkMacro.Run(TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 60)), Math.Clamp(connections, 1, 1000), Math.Clamp(threads, 1, Math.Min(connections, 16)));
 }
+if (args.Length > 0 && args[0] == "conn-memory")
+{
+    var idle = args.Length > 1 ? int.Parse(args[1]) : 10000;
+    var closed = args.Length > 2 ? int.Parse(args[2]) : 5000;
+    return UserStack.Benchmarks.Macro.ConnMemory.ConnMemoryMacro.Run(Math.Clamp(idle, 1, 20000), Math.Clamp(closed, 1, 20000));
+}
+if (args.Length > 2 && args[0] == "conn-memory-phase") // one phase of conn-memory, in a process of its own
+    return UserStack.Benchmarks.Macro.ConnMemory.ConnMemoryMacro.RunPhase(args[1], Math.Clamp(int.Parse(args[2]), 1, 20000));
 if (args.Length > 0 && args[0] == "lossy-sim")
 {
     var megabytes = args.Length > 1 ? int.Parse(args[1]) : 4;
