@@ -138,7 +138,7 @@ public static class ConnMemoryMacro
         }
     }
 
-    private static IEnumerable<TcpState> TimeWaitStates(TapScene scene) => [];
+    private static IEnumerable<TcpState> TimeWaitStates(TapScene scene) => scene.Stack.Tcp.TimeWaits.All.Select(r => r.State);
 
     /// <summary>VmRSS of this process (the stack's), from /proc.</summary>
     private static double RssMib()
