@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using UserStack.Sockets.Api;
 using UserStack.Sockets.Host;
@@ -70,17 +71,10 @@ public sealed class TcpDaemons : IDisposable
             switch (kind)
             {
                 case DaemonKind.Echo:
-                    var buffer = new byte[16384];
-                    while (true)
-                    {
-                        int n = await connection.ReceiveAsync(buffer, stop.Token);
-                        if (n == 0) break;
-                        await connection.SendAsync(buffer.AsMemory(0, n), stop.Token);
-                    }
+                    while (await Relay(connection, echo: true)) { }
                     break;
                 case DaemonKind.Discard:
-                    var sink = new byte[16384];
-                    while (await connection.ReceiveAsync(sink, stop.Token) > 0) { }
+                    while (await Relay(connection, echo: false)) { }
                     break;
                 case DaemonKind.Daytime:
                     await connection.SendAsync(DaemonKinds.Ascii.GetBytes(DaemonKinds.Daytime(DateTime.UtcNow)), stop.Token);
@@ -96,6 +90,25 @@ public sealed class TcpDaemons : IDisposable
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException) { }
         finally { connection.Close(); }
+    }
+
+    /// <summary>
+    /// One read of echo or discard (and its echo): the buffer is rented from the pool only once
+    /// there is something to read and returned at once, so an idle connection holds none (issue 12:
+    /// 10,000 idle connections held 16 KiB each). False at the end of the stream.
+    /// </summary>
+    private async Task<bool> Relay(UserSocket connection, bool echo)
+    {
+        await connection.WaitReadableAsync(stop.Token);
+        var buffer = ArrayPool<byte>.Shared.Rent(16384);
+        try
+        {
+            int n = await connection.ReceiveAsync(buffer, stop.Token);
+            if (n == 0) return false;
+            if (echo) await connection.SendAsync(buffer.AsMemory(0, n), stop.Token);
+            return true;
+        }
+        finally { ArrayPool<byte>.Shared.Return(buffer); }
     }
 
     public void Dispose()
