@@ -39,4 +39,7 @@ public sealed partial class TcpConnection
         ReleaseTimer();
         Signal = null;
     }
+
+    /// <summary>Its record left TIME-WAIT: the object, no longer the stack's, says CLOSED too (the record traced the change).</summary>
+    internal void RecordEnded() => State = TcpState.Closed;
 }

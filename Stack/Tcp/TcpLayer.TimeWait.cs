@@ -25,6 +25,7 @@ public sealed partial class TcpLayer
         var remote = c.Remote!.Value;
         var local = c.Local.Address.IsUnspecified ? c.Local with { Address = stack.Ipv4.SourceFor(remote.Address) } : c.Local;
         var record = c.ToTimeWaitRecord(local);
+        record.Replaced = new WeakReference<TcpConnection>(c);
         Forget(c);
         c.Detach();
         TimeWaits.Add(record);
@@ -62,6 +63,7 @@ public sealed partial class TcpLayer
         r.Ended = true;
         TimeWaits.Remove(r);
         if (Tracing) stack.Trace!.Write(new TcpStateChanged(now, Name(r), nameof(TcpState.TimeWait), nameof(TcpState.Closed), cause));
+        if (r.Replaced?.TryGetTarget(out var c) == true) c.RecordEnded();
     }
 
     /// <summary>RFC 9293 3.10.7.4 in TIME-WAIT: 2 MSL again from now.</summary>

@@ -50,6 +50,11 @@ public sealed partial class TimeWaitRecord : IBoundEndpoint
     internal Instant QueuedAt = Instant.MaxValue;
     /// <summary>Left TIME-WAIT (expired, reset, reopened): out of the table; a queued entry is stale.</summary>
     internal bool Ended;
+    /// <summary>
+    /// The connection this record replaced, weakly: the stack does not keep it alive, but whoever
+    /// still holds the object (an application's reference, a lab, a test) sees it reach CLOSED.
+    /// </summary>
+    internal WeakReference<TcpConnection>? Replaced;
 
     /// <summary>Our TSval clock, continued from the connection's (RFC 7323 5.4).</summary>
     internal uint TimestampNow(Instant now) => unchecked((uint)now.Milliseconds + TimestampOffset);
