@@ -10,6 +10,7 @@ using UserStack.Benchmarks.Macro.Speed;
 //   dotnet run -c Release --project Benchmarks -- speed-table [seconds=3]   (issue 12's table in one run: TAP ceiling by a C reader
 //       (gcc), kernel veth offloads off/on, UserStack both ways, ping, connections/s, wrk keep-alive, two stacks in memory)
 //   dotnet run -c Release --project Benchmarks -- aspnet-wrk [seconds=5] [connections=64] [threads=2]   (apt-get install wrk)
+//   dotnet run -c Release --project Benchmarks -- conn-memory [idle=10000] [closed=5000]
 //   dotnet run -c Release --project Benchmarks -- lossy-goodput [mb=20] [loss=0,1,3] [delay=10ms] [seed=1] [cc=newreno|cubic] [limit=60s]
 // Two stacks in memory on one thread (no root), the speed table's last rows alone:
 //   dotnet run -c Release --project Benchmarks -- in-memory [seconds=3]
@@ -46,6 +47,14 @@ if (args.Length > 0 && args[0] == "aspnet-wrk")
     var threads = args.Length > 3 ? int.Parse(args[3]) : 2;
     return AspNetWrkMacro.Run(TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 60)), Math.Clamp(connections, 1, 1000), Math.Clamp(threads, 1, Math.Min(connections, 16)));
 }
+if (args.Length > 0 && args[0] == "conn-memory")
+{
+    var idle = args.Length > 1 ? int.Parse(args[1]) : 10000;
+    var closed = args.Length > 2 ? int.Parse(args[2]) : 5000;
+    return UserStack.Benchmarks.Macro.ConnMemory.ConnMemoryMacro.Run(Math.Clamp(idle, 1, 20000), Math.Clamp(closed, 1, 20000));
+}
+if (args.Length > 2 && args[0] == "conn-memory-phase") // one phase of conn-memory, in a process of its own
+    return UserStack.Benchmarks.Macro.ConnMemory.ConnMemoryMacro.RunPhase(args[1], Math.Clamp(int.Parse(args[2]), 1, 20000));
 if (args.Length > 0 && args[0] == "lossy-sim")
 {
     var megabytes = args.Length > 1 ? int.Parse(args[1]) : 4;

@@ -248,6 +248,13 @@ public sealed partial class UserSocket
         }
     }
 
+    /// <summary>
+    /// Waits until a receive would not wait (data, the end of the stream, an error, or the socket
+    /// closed), as a zero-byte read on a .NET Socket: a server with many idle connections rents its
+    /// receive buffer only then, instead of holding one per connection.
+    /// </summary>
+    public ValueTask WaitReadableAsync(CancellationToken cancel = default) => WaitAsync(WaitFor.Readable, cancel);
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancel = default)
     {

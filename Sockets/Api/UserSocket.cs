@@ -365,6 +365,7 @@ public sealed partial class UserSocket : IDisposable
             closed = true;
             endpoint.Close(host.Now, abort: Linger == TimeSpan.Zero);
             Wake();
+            endpoint.Signal = null; // the connection may live on (FIN-WAIT, TIME-WAIT): it must not keep this socket and its waiters alive
         }
     }
 

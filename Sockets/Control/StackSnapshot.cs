@@ -38,6 +38,8 @@ public sealed record StackSnapshot(
         var tcp = stack.Tcp.Table.All.Concat(stack.Tcp.Connections).Distinct()
             .OrderBy(c => c.Local.Port).ThenBy(c => c.Remote?.ToString());
         foreach (var c in tcp) yield return SocketRow.Of(c);
+        foreach (var r in stack.Tcp.TimeWaits.All.OrderBy(r => r.Local.Port).ThenBy(r => r.RemoteEndpoint.ToString()))
+            yield return SocketRow.Of(r);
         foreach (var u in stack.Udp.Table.All.Where(u => !u.IsClosed).OrderBy(u => u.Local.Port))
             yield return new SocketRow("udp", u.Remote is null ? "UNCONN" : "ESTAB", u.Local.ToString(), u.Remote?.ToString(), u.QueuedBytes, 0, null);
         foreach (var r in stack.Raw.Sockets.Where(r => !r.IsClosed))
@@ -76,6 +78,10 @@ public sealed record SocketRow(string Protocol, string State, string Local, stri
         if (c.State == TcpState.Listen) return new("tcp", state, c.Local.ToString(), null, c.AcceptQueueLength, c.Backlog, null);
         return new("tcp", state, c.Local.ToString(), c.Remote?.ToString(), c.Available, c.Unacknowledged, TcpRow.Of(c.Info));
     }
+
+    /// <summary>A TIME-WAIT record (its socket is closed): ss lists it with empty queues and no TCP_INFO.</summary>
+    internal static SocketRow Of(TimeWaitRecord r) =>
+        new("tcp", TraceFormatter.RfcName(r.State.ToString()), r.Local.ToString(), r.RemoteEndpoint.ToString(), 0, 0, null);
 }
 
 /// <summary>TCP_INFO's numbers for a table: times in milliseconds, windows and MSS in bytes; no ssthresh while it is still "infinite" (ss prints none then).</summary>

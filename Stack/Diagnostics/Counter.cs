@@ -51,4 +51,6 @@ public enum Counter : byte
     TcpTimeouts,
     TcpSynCookiesSent,
     TcpSynCookiesAccepted,
+    /// <summary>Connections whose socket was closed that handed TIME-WAIT over to a small record (Linux's TW sockets).</summary>
+    TcpTimeWaitRecords,
 }

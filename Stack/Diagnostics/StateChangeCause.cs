@@ -20,6 +20,7 @@ public enum StateChangeCause : byte
     TimedOut,
     ListenerClosed,
     ClosedUnsynchronized,
+    TimeWaitReopened,
 }
 
 public static class StateChangeCauses
@@ -42,6 +43,7 @@ public static class StateChangeCauses
         StateChangeCause.TimedOut => ("retransmissions ran out", "RFC 9293 §3.8.3"),
         StateChangeCause.ListenerClosed => ("its listener closed", "RFC 9293 §3.10.4"),
         StateChangeCause.ClosedUnsynchronized => ("the application closed before a connection existed: no FIN, TCB deleted", "RFC 9293 §3.10.4"),
+        StateChangeCause.TimeWaitReopened => ("a new SYN reopened the pair from TIME-WAIT", "RFC 1122 §4.2.2.13, RFC 6191"),
         _ => ("", ""),
     };
 }

@@ -167,7 +167,7 @@ public sealed partial class TcpConnection
             layer.Counters.Increment(Counter.TcpPassiveOpens);
             if (Parent is { } parent)
             {
-                parent.acceptQueue.Enqueue(this);
+                (parent.acceptQueue ??= new()).Enqueue(this);
                 parent.Signal?.Invoke();
             }
         }
@@ -299,7 +299,7 @@ public sealed partial class TcpConnection
     /// <summary>RFC 5961 7: an ACK that tells a blind attacker nothing, at most N per second.</summary>
     private void ChallengeAck(Instant now)
     {
-        if (!challengeAcks.TryTake(now)) return;
+        if (!(challengeAcks ??= new TokenBucket(options.ChallengeAcksPerSecond, options.ChallengeAcksPerSecond)).TryTake(now)) return;
         layer.Counters.Increment(Counter.TcpChallengeAcks);
         layer.Why = new(FrameReason.TcpChallengeAck);
         SendAck(now);

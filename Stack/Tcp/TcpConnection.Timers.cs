@@ -27,8 +27,17 @@ public sealed partial class TcpConnection
     public TimeSpan KeepAliveInterval { get; set; }
     public int KeepAliveCount { get; set; }
 
-    /// <summary>The deadline this connection is queued at in the layer's timer queue (MaxValue: not queued).</summary>
-    internal Instant QueuedAt = Instant.MaxValue;
+    /// <summary>This connection's place in the layer's timer queue.</summary>
+    internal TimerHandle Timer => timer ??= new TimerHandle(this);
+    private TimerHandle? timer;
+
+    /// <summary>The connection left the stack: entries still queued for it point at nothing (a new handle if it is ever armed again).</summary>
+    internal void ReleaseTimer()
+    {
+        if (timer is null) return;
+        timer.Connection = null;
+        timer = null;
+    }
 
     internal Instant NextDeadline
     {

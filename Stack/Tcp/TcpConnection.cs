@@ -15,7 +15,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
 {
     private readonly TcpLayer layer;
     private readonly TcpOptions options;
-    private readonly TokenBucket challengeAcks;
+    private TokenBucket? challengeAcks; // made at the first challenge ACK: most connections never send one
     private readonly Sender sender;
     private readonly Receiver receiver;
 
@@ -25,7 +25,6 @@ public sealed partial class TcpConnection : IBoundEndpoint
         this.options = options;
         sender = new Sender(this, layer, options);
         receiver = new Receiver(layer, options, this);
-        challengeAcks = new TokenBucket(options.ChallengeAcksPerSecond, options.ChallengeAcksPerSecond);
         KeepAliveIdle = options.KeepAliveIdle;
         KeepAliveInterval = options.KeepAliveInterval;
         KeepAliveCount = options.KeepAliveCount;
@@ -84,8 +83,8 @@ public sealed partial class TcpConnection : IBoundEndpoint
     // Listener state.
     public int Backlog { get; private set; }
     internal TcpConnection? Parent { get; set; }
-    private readonly Queue<TcpConnection> acceptQueue = new();
-    public int AcceptQueueLength => acceptQueue.Count;
+    private Queue<TcpConnection>? acceptQueue; // a listener's, made at its first established child
+    public int AcceptQueueLength => acceptQueue?.Count ?? 0;
 
     /// <summary>SO_ERROR: why the connection failed, reported once.</summary>
     public Errno PendingError { get; private set; }
@@ -171,9 +170,9 @@ public sealed partial class TcpConnection : IBoundEndpoint
         }
     }
 
-    public bool CanAccept => acceptQueue.Count > 0;
+    public bool CanAccept => AcceptQueueLength > 0;
 
-    public TcpConnection? TakeAccepted() => acceptQueue.TryDequeue(out var c) ? c : null;
+    public TcpConnection? TakeAccepted() => acceptQueue is not null && acceptQueue.TryDequeue(out var c) ? c : null;
 
     /// <summary>SEND: queues as much as the send buffer takes and transmits what the windows allow.</summary>
     /// <remarks><paramref name="urgent"/> (send with MSG_OOB): SND.UP moves to the end of the queued bytes.</remarks>
@@ -195,7 +194,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     public int Available => receiver.Buffer.Count;
     /// <summary>Bytes queued to send and not yet acknowledged (SIOCOUTQ).</summary>
     public int Unacknowledged => sender.Buffer.Count;
-    public bool IsReadable => receiver.Buffer.Count > 0 || FinReceived || PendingError != Errno.Ok || State == TcpState.Closed || acceptQueue.Count > 0;
+    public bool IsReadable => receiver.Buffer.Count > 0 || FinReceived || PendingError != Errno.Ok || State == TcpState.Closed || AcceptQueueLength > 0;
     public bool IsConnecting => State is TcpState.SynSent or TcpState.SynReceived;
 
     /// <summary>
@@ -384,7 +383,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
             // Half-open children die silently with their listener, as in Linux (their SYN-ACK goes
             // unanswered; a late ACK meets a RST from the closed port). Established, unaccepted ones are reset.
             foreach (var child in layer.HalfOpenChildren(this)) child.Terminate(now, Errno.ECONNABORTED);
-            while (acceptQueue.TryDequeue(out var c)) c.Abort(now, Errno.ECONNABORTED);
+            while (TakeAccepted() is { } c) c.Abort(now, Errno.ECONNABORTED);
         }
         Signal?.Invoke();
     }

@@ -27,7 +27,9 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         isns = new InitialSequenceNumbers(secret);
         cookies = new SynCookies(secret);
         Options = options;
-        Table = new PortTable<TcpConnection>(ephemeral);
+        TimeWaits = new PortTable<TimeWaitRecord>(ephemeral);
+        Table = new PortTable<TcpConnection>(ephemeral) { AlsoHeldBy = TimeWaits };
+        timeWaitChallengeAcks = new TokenBucket(options.ChallengeAcksPerSecond, options.ChallengeAcksPerSecond);
     }
 
     public TcpOptions Options { get; }
@@ -75,7 +77,8 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         if (!stack.Routes.TryGetNextHop(remote.Address, out _)) return Errno.ENETUNREACH;
         if (c.InTable)
         {
-            if (Table.Lookup(c.Local with { Address = stack.Ipv4.Address }, remote) is { Remote: not null }) return Errno.EADDRINUSE;
+            var from = c.Local with { Address = c.Local.Address.IsUnspecified ? stack.Ipv4.SourceFor(remote.Address) : c.Local.Address };
+            if (Table.Lookup(c.Local with { Address = stack.Ipv4.Address }, remote) is { Remote: not null } || TimeWaits.Lookup(from, remote) is not null) return Errno.EADDRINUSE;
             Table.Remove(c);
         }
         else
@@ -108,17 +111,24 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var c = Table.Lookup(local, remote);
 
         SeqNumber? reopenedIss = null;
-        if (c is { State: TcpState.TimeWait } old && old.AcceptsNewSyn(seg, now) && HasListener(local, remote))
+        if (c is not { Remote: not null } && TimeWaits.Count != 0 && TimeWaits.Lookup(local, remote) is { } record)
         {
+            if (!(record.AcceptsNewSyn(seg, now) && HasListener(local, remote))) { record.SegmentArrives(this, seg, now); return; }
             // RFC 1122 4.2.2.13: a new SYN may reopen the connection from TIME-WAIT, with an ISN
             // above everything the old incarnation used (Linux: its SND.NXT + 65537).
-            reopenedIss = old.SendNext + 65537;
+            reopenedIss = record.SendNext + 65537;
+            EndTimeWait(record, StateChangeCause.TimeWaitReopened, now);
+        }
+        else if (c is { State: TcpState.TimeWait } old && old.AcceptsNewSyn(seg, now) && HasListener(local, remote))
+        {
+            reopenedIss = old.SendNext + 65537; // the same rule, for a connection whose socket is still open
             old.Terminate(now, Errno.Ok);
             c = Table.Lookup(local, remote);
         }
         if (c is null || c.State == TcpState.Closed) { NoConnection(seg, local, remote, now); return; }
         if (c.State == TcpState.Listen) { ListenArrives(c, seg, local, remote, now, reopenedIss); return; }
         c.SegmentArrives(seg, now);
+        if (c.ReadyForTimeWaitRecord) RetireToTimeWait(c, now);
     }
 
     // RFC 9293 3.10.7.1: If the state is CLOSED, every segment but a RST gets a RST.
@@ -199,6 +209,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var local = new Endpoint(quoted.Source, BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport));
         var remote = new Endpoint(quoted.Destination, BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport[2..]));
         var c = Table.Lookup(local, remote);
+        if (c is not { Remote: not null } && TimeWaits.Lookup(local, remote) is not null) { Drop(DropReason.TcpIcmpOutOfWindow, now); return; } // nothing in flight
         if (c?.Remote is null || c.State is TcpState.Listen or TcpState.Closed) return;
         // RFC 5927 4.1: the quoted sequence number must be one we sent and is not yet acknowledged.
         var quotedSequence = new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quoted.Transport[4..]));
@@ -219,58 +230,61 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     // when a timer moves its deadline earlier than where it is queued (QueuedAt); an entry that a
     // later one superseded, or whose timer was stopped or moved later, is found stale when it comes
     // up and is dropped or queued again at the connection's real deadline.
-    private readonly PriorityQueue<TcpConnection, Instant> timers = new();
+    private readonly PriorityQueue<TimerHandle, Instant> timers = new();
 
     internal void NoteDeadline(TcpConnection c, Instant deadline)
     {
-        if (deadline >= c.QueuedAt) return;
-        c.QueuedAt = deadline;
-        timers.Enqueue(c, deadline);
+        var handle = c.Timer;
+        if (deadline >= handle.QueuedAt) return;
+        handle.QueuedAt = deadline;
+        timers.Enqueue(handle, deadline);
     }
 
     /// <summary>
-    /// The first TCP timer due. Lazy entries at the head are settled first (a superseded entry, a
-    /// timer stopped or moved later, a connection gone): otherwise each would wake the host's timer
-    /// thread for nothing, about three per short connection (its RTO armed and stopped per flight).
+    /// The first TCP timer due (TIME-WAIT records' included). Lazy entries at the head are settled
+    /// first (a superseded entry, a timer stopped or moved later, a connection gone): otherwise each
+    /// would wake the host's timer thread for nothing, about three per short connection (its RTO
+    /// armed and stopped per flight).
     /// </summary>
-    internal Instant NextDeadline
+    internal Instant NextDeadline => Instant.Min(NextConnectionDeadline(), NextTimeWaitDeadline);
+
+    private Instant NextConnectionDeadline()
     {
-        get
+        while (timers.TryPeek(out var handle, out var at))
         {
-            while (timers.TryPeek(out var c, out var at))
+            bool current = at == handle.QueuedAt;
+            if (current && handle.Connection is { } c && live.Contains(c))
             {
-                bool current = at == c.QueuedAt;
-                if (current && live.Contains(c))
-                {
-                    var real = c.NextDeadline;
-                    if (real <= at) return at;
-                    timers.Dequeue();
-                    c.QueuedAt = Instant.MaxValue;
-                    NoteDeadline(c, real); // its real deadline, if any
-                    continue;
-                }
+                var real = c.NextDeadline;
+                if (real <= at) return at;
                 timers.Dequeue();
-                if (current) c.QueuedAt = Instant.MaxValue;
+                handle.QueuedAt = Instant.MaxValue;
+                NoteDeadline(c, real); // its real deadline, if any
+                continue;
             }
-            return Instant.MaxValue;
+            timers.Dequeue();
+            if (current) handle.QueuedAt = Instant.MaxValue;
         }
+        return Instant.MaxValue;
     }
 
     internal void Poll(Instant now)
     {
         due.Clear();
-        while (timers.TryPeek(out var c, out var at) && at <= now)
+        while (timers.TryPeek(out var handle, out var at) && at <= now)
         {
             timers.Dequeue();
-            if (at != c.QueuedAt) continue; // superseded by an earlier entry, which came up before
-            c.QueuedAt = Instant.MaxValue;
-            if (live.Contains(c)) due.Add(c);
+            if (at != handle.QueuedAt) continue; // superseded by an earlier entry, which came up before
+            handle.QueuedAt = Instant.MaxValue;
+            if (handle.Connection is { } c && live.Contains(c)) due.Add(c);
         }
         foreach (var c in due)
         {
             if (c.State != TcpState.Closed && c.NextDeadline <= now) c.OnTimers(now);
             if (live.Contains(c)) NoteDeadline(c, c.NextDeadline); // its next timer, or the same one moved later
         }
+        due.Clear();
+        PollTimeWait(now);
     }
 
     /// <summary>The first broken invariant of any live connection (or of the table), or null; call after Poll(now).</summary>
@@ -283,14 +297,15 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         }
         if (NextDeadline > NextExactDeadline()) return "the timer queue's first deadline is later than a connection's timer";
         foreach (var c in live)
-            if (c.NextDeadline < c.QueuedAt) return $"{c} has a timer at {c.NextDeadline} but is queued at {c.QueuedAt}";
-        return null;
+            if (c.NextDeadline < c.Timer.QueuedAt) return $"{c} has a timer at {c.NextDeadline} but is queued at {c.Timer.QueuedAt}";
+        return CheckTimeWaitInvariants();
     }
 
     private Instant NextExactDeadline()
     {
         var next = Instant.MaxValue;
         foreach (var c in live) next = Instant.Min(next, c.NextDeadline);
+        foreach (var r in TimeWaits.All) next = Instant.Min(next, r.Deadline);
         return next;
     }
 
@@ -299,6 +314,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     {
         if (c.InTable) { Table.Remove(c); c.InTable = false; }
         live.Remove(c);
+        c.ReleaseTimer(); // a stale entry in the timer queue must not keep the connection alive
     }
 
     /// <summary>Called by the socket layer: an unconnected (or listening) endpoint the app closed.</summary>
@@ -306,6 +322,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     {
         c.Close(now);
         if (c.State == TcpState.Closed) Forget(c);
+        else if (c.ReadyForTimeWaitRecord) RetireToTimeWait(c, now);
     }
 
     // ---- segments out --------------------------------------------------------------------

@@ -10,7 +10,7 @@ namespace UserStack.Transport;
 /// and a peer is also found by its 4-tuple in a hash, so demultiplexing never scans the half-open
 /// and established connections that share a listener's port (a SYN flood fills those).
 /// </summary>
-public sealed class PortTable<T> where T : class, IBoundEndpoint
+public sealed class PortTable<T> : IPortUsage where T : class, IBoundEndpoint
 {
     private readonly Dictionary<ushort, List<T>> byPort = new();          // every socket, in the order added
     private readonly Dictionary<ushort, List<T>> partialByPort = new();   // those not in `connected`
@@ -19,12 +19,17 @@ public sealed class PortTable<T> where T : class, IBoundEndpoint
     public PortTable(EphemeralPortAllocator ephemeral) => Ephemeral = ephemeral;
 
     public EphemeralPortAllocator Ephemeral { get; }
+    /// <summary>Another table whose entries hold ports too (TCP's TIME-WAIT records): bind and the ephemeral choice respect them.</summary>
+    public IPortUsage? AlsoHeldBy { get; init; }
+
+    public bool InUse(ushort port) => byPort.ContainsKey(port) || (AlsoHeldBy?.InUse(port) ?? false);
     public int Count { get; private set; }
     public IEnumerable<T> All => byPort.Values.SelectMany(l => l);
 
     /// <summary>Whether a socket could take <paramref name="local"/> (port nonzero) without conflict.</summary>
     public bool CanBind(Endpoint local, bool reuseAddress, Endpoint? remote = null)
     {
+        if (AlsoHeldBy is { } held && !held.CanBind(local, reuseAddress, remote)) return false;
         if (!byPort.TryGetValue(local.Port, out var list)) return true;
         foreach (var other in list)
         {
@@ -50,7 +55,7 @@ public sealed class PortTable<T> where T : class, IBoundEndpoint
             return CanBind(requested, reuseAddress, remote) ? Errno.Ok : Errno.EADDRINUSE;
         }
         var address = requested.Address;
-        if (Ephemeral.TryAllocate(address, remote ?? Endpoint.Any, p => !byPort.ContainsKey(p), out var port))
+        if (Ephemeral.TryAllocate(address, remote ?? Endpoint.Any, p => !InUse(p), out var port))
         {
             chosen = new Endpoint(address, port);
             return Errno.Ok;
@@ -133,4 +138,11 @@ public sealed class PortTable<T> where T : class, IBoundEndpoint
         foreach (var s in list.ToArray())
             if ((s.Local.Address.IsUnspecified || s.Local.Address == local.Address) && (s.Remote is not { } r || r == remote)) action(s);
     }
+}
+
+/// <summary>What a port table answers about the ports its entries hold.</summary>
+public interface IPortUsage
+{
+    bool CanBind(Endpoint local, bool reuseAddress, Endpoint? remote = null);
+    bool InUse(ushort port);
 }

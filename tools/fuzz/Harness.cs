@@ -124,7 +124,10 @@ public sealed partial class Harness : IFrameSink
     {
         if (map is null || stack.NextDeadline > at) { stack.Poll(at); Drain(); return; }
         var before = stack.Tcp.Connections.Select(c => (Connection: c, c.State, c.Info.TotalRetransmits)).ToList();
+        var records = stack.Tcp.TimeWaits.All.ToList();
         stack.Poll(at);
+        foreach (var r in records)
+            if (stack.Tcp.TimeWaits.Lookup(r.Local, r.RemoteEndpoint) != r) map.Record(TcpState.TimeWait, TcpEvent.TimerTimeWait);
         foreach (var (c, state, retransmissions) in before)
         {
             if (c.State == TcpState.Closed)
