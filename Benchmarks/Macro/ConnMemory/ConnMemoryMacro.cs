@@ -17,7 +17,6 @@ namespace UserStack.Benchmarks.Macro.ConnMemory;
 public static class ConnMemoryMacro
 {
     private const string Host = "10.96.0.2";
-    private const string Gen0Size = "0x1000000";
 
     /// <summary>Each phase in a process of its own (this program again), so that neither inherits the other's heap.</summary>
     public static int Run(int idle, int closed)
@@ -25,16 +24,17 @@ public static class ConnMemoryMacro
         if (!TapDevice.IsAvailable(out var reason)) { Console.Error.WriteLine($"conn-memory: {reason}"); return 2; }
         if (!File.Exists("/usr/bin/python3")) { Console.Error.WriteLine("conn-memory: needs /usr/bin/python3"); return 2; }
         var rows = new List<string>();
-        // Each phase twice: the runtime's default GC, then with gen0's budget set to 16 MiB. By default
-        // workstation GC sizes gen0 from the L3 cache the CPU reports, and this VM reports 300 MiB:
-        // the process then commits ~80 MiB of gen0 whatever it keeps alive (see Benchmarks/README.md).
-        // DOTNET_GCgen0size has no runtimeconfig.json equivalent, so it is an environment variable.
-        foreach (var (phase, n, gen0) in new[] { ("idle", idle, ""), ("closed", closed, ""), ("idle", idle, Gen0Size), ("closed", closed, Gen0Size) })
+        // Each phase twice: with the GC ustack runs with (server GC with DATAS, ustack.csproj), then with
+        // the runtime's default workstation GC, which sizes gen0 from the L3 cache the CPU reports (300 MiB
+        // on this VM) and commits ~80 MiB of gen0 whatever it keeps alive (see Benchmarks/README.md).
+        foreach (var (phase, n, workstation) in new[] { ("idle", idle, false), ("closed", closed, false), ("idle", idle, true), ("closed", closed, true) })
         {
-            var info = new ProcessStartInfo(Environment.ProcessPath!, ["conn-memory-phase", phase, n.ToString()])
-            { RedirectStandardOutput = true, UseShellExecute = false };
-            if (gen0.Length > 0) info.Environment["DOTNET_GCgen0size"] = gen0;
-            else info.Environment.Remove("DOTNET_GCgen0size");
+            var info = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+            // Started as `dotnet Benchmarks.dll` the process is dotnet: the child needs the assembly too.
+            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") info.ArgumentList.Add(typeof(ConnMemoryMacro).Assembly.Location);
+            foreach (var a in new[] { "conn-memory-phase", phase, n.ToString() }) info.ArgumentList.Add(a);
+            if (workstation) info.Environment["DOTNET_gcServer"] = "0";
+            else info.Environment.Remove("DOTNET_gcServer");
             using var child = Process.Start(info)!;
             var output = child.StandardOutput.ReadToEndAsync();
             if (!child.WaitForExit(300_000)) { child.Kill(entireProcessTree: true); Console.Error.WriteLine($"conn-memory: the {phase} phase timed out"); return 1; }
@@ -46,7 +46,7 @@ public static class ConnMemoryMacro
         Console.WriteLine($"| {"phase (RSS of the stack's process)",-52} | {"RSS MiB",8} | note");
         Console.WriteLine($"|{new string('-', 54)}|{new string('-', 10)}|{new string('-', 60)}");
         foreach (var r in rows) Console.WriteLine(r);
-        Console.WriteLine($"\nGC: workstation, concurrent (the defaults); L3 as the runtime sees it decides gen0's default budget");
+        Console.WriteLine("\nGC: first ustack's (server GC with DATAS, ustack.csproj), then the runtime's default workstation GC (DOTNET_gcServer=0), whose gen0 budget follows the L3 size the CPU reports");
         return 0;
     }
 
@@ -64,8 +64,7 @@ public static class ConnMemoryMacro
         using var daemons = new TcpDaemons(scene.Host, [DaemonKind.Discard, DaemonKind.Http]);
         Thread.Sleep(1000);
         double baseRss = RssMib();
-        var gen0 = Environment.GetEnvironmentVariable("DOTNET_GCgen0size") is { Length: > 0 } g ? $", DOTNET_GCgen0size={g}" : ", default GC";
-        Row($"base ({phase} phase{gen0})", baseRss, Heap());
+        Row($"base ({phase} phase, {(System.Runtime.GCSettings.IsServerGC ? "server GC, DATAS" : "workstation GC")})", baseRss, Heap());
         if (phase == "idle") Idle(scene, n, baseRss); else Closed(scene, n, baseRss);
         return 0;
     }
