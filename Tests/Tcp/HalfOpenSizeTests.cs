@@ -16,28 +16,11 @@ public class HalfOpenSizeTests
     [Test]
     public void Two_thousand_half_open_connections_hold_no_buffers_and_cost_under_2_KB_each()
     {
-        var s = new StackUnderTest(Frames.Options() with { Secret = [1, 2, 3] });
-        s.LearnPeer();
-        var listener = s.Stack.Tcp.Open();
-        s.Stack.Tcp.Bind(listener, new Endpoint(Ipv4Address.Any, 80));
-        s.Stack.Tcp.Listen(listener, 8192, s.Now);
+        var s = SynFloodAllocationTests.ListeningOn80(backlog: 8192);
         var rng = new Random(1);
-        List<byte[]> Syns(int n)
-        {
-            var list = new List<byte[]>();
-            for (int i = 0; i < n; i++)
-            {
-                var source = new Ipv4Address((uint)rng.Next(0x0b000000, 0x7effffff));
-                var repr = new TcpRepr((ushort)rng.Next(1024, 65535), 80, new SeqNumber((uint)rng.Next()), default, TcpFlags.Syn, 512,
-                    Options: new TcpOptionsRepr(MaximumSegmentSize: 1460, WindowScale: 7, SackPermitted: true));
-                var bytes = new byte[repr.Length];
-                repr.Write(bytes, source, Frames.StackIp);
-                list.Add(Frames.Ipv4(IpProtocol.Tcp, bytes, source));
-            }
-            return list;
-        }
-        foreach (var f in Syns(500)) s.Receive(f);
-        var syns = Syns(2000);
+        var options = new TcpOptionsRepr(MaximumSegmentSize: 1460, WindowScale: 7, SackPermitted: true);
+        foreach (var f in SynFloodAllocationTests.SynsFromRandomSources(rng, 500, options)) s.Receive(f); // tables at their size
+        var syns = SynFloodAllocationTests.SynsFromRandomSources(rng, 2000, options);
         long before = GC.GetTotalMemory(true);
         foreach (var f in syns) s.Receive(f);
         long after = GC.GetTotalMemory(true);

@@ -111,9 +111,13 @@ public class TimeWaitRecordTests
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static WeakReference CloseOne(WiredPair w, TcpConnection listener)
+    private static WeakReference CloseOne(WiredPair w, TcpConnection listener) => new(CloseInTimeWait(w, listener));
+
+    /// <summary>A connects to B (from <paramref name="localPort"/> if given), closes first and goes to TIME-WAIT, which a record takes over.</summary>
+    private static TcpConnection CloseInTimeWait(WiredPair w, TcpConnection listener, ushort localPort = 0)
     {
         var client = w.A.Tcp.Open();
+        if (localPort != 0) Assert.That(w.A.Tcp.Bind(client, new Endpoint(Ipv4Address.Any, localPort)), Is.EqualTo(Errno.Ok));
         w.A.Tcp.Connect(client, new Endpoint(WiredPair.AddressB, Port), w.Wire.Now);
         TcpConnection? server = null;
         Assert.That(w.Wire.RunUntil(() => (server ??= listener.TakeAccepted()) is not null, TimeSpan.FromSeconds(5)));
@@ -122,22 +126,14 @@ public class TimeWaitRecordTests
         w.B.Tcp.Close(server!, w.Wire.Now);
         Assert.That(w.Wire.RunUntil(() => w.A.Tcp.TimeWaits.Count == 1, TimeSpan.FromSeconds(5)));
         Assert.That(w.A.Tcp.Connections, Is.Empty, "the connection left the stack");
-        return new WeakReference(client);
+        return client;
     }
 
     [Test]
     public void A_time_wait_record_keeps_its_port_in_use_until_2msl()
     {
         var (w, listener) = Pair();
-        var client = w.A.Tcp.Open();
-        Assert.That(w.A.Tcp.Bind(client, new Endpoint(Ipv4Address.Any, 40000)), Is.EqualTo(Errno.Ok));
-        w.A.Tcp.Connect(client, new Endpoint(WiredPair.AddressB, Port), w.Wire.Now);
-        TcpConnection? server = null;
-        Assert.That(w.Wire.RunUntil(() => (server ??= listener.TakeAccepted()) is not null, TimeSpan.FromSeconds(5)));
-        w.A.Tcp.Close(client, w.Wire.Now);
-        Assert.That(w.Wire.RunUntil(() => server!.FinReceived, TimeSpan.FromSeconds(5)));
-        w.B.Tcp.Close(server!, w.Wire.Now);
-        Assert.That(w.Wire.RunUntil(() => w.A.Tcp.TimeWaits.Count == 1, TimeSpan.FromSeconds(5)));
+        CloseInTimeWait(w, listener, localPort: 40000);
 
         var again = w.A.Tcp.Open();
         Assert.That(w.A.Tcp.Bind(again, new Endpoint(Ipv4Address.Any, 40000)), Is.EqualTo(Errno.EADDRINUSE), "bind: the record holds the port");
