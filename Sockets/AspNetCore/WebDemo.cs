@@ -67,6 +67,7 @@ public static class WebDemo
             var tcp = host.Stack.Tcp;
             return tcp.Connections.Concat(tcp.Table.All.Where(c => c.State == Tcp.TcpState.Listen)).Distinct()
                 .Select(c => new ConnectionInfo(c.Local.ToString(), c.Remote?.ToString(), c.State.ToString()))
+                .Concat(tcp.HalfOpenRecords.Select(r => new ConnectionInfo(r.Local.ToString(), r.Remote.ToString(), r.State.ToString())))
                 .Concat(tcp.TimeWaits.All.Select(r => new ConnectionInfo(r.Local.ToString(), r.RemoteEndpoint.ToString(), r.State.ToString())))
                 .ToArray();
         }

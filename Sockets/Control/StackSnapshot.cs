@@ -38,6 +38,8 @@ public sealed record StackSnapshot(
         var tcp = stack.Tcp.Table.All.Concat(stack.Tcp.Connections).Distinct()
             .OrderBy(c => c.Local.Port).ThenBy(c => c.Remote?.ToString());
         foreach (var c in tcp) yield return SocketRow.Of(c);
+        foreach (var r in stack.Tcp.HalfOpenRecords.OrderBy(r => r.Local.Port).ThenBy(r => r.Remote.ToString()))
+            yield return new SocketRow("tcp", TraceFormatter.RfcName(r.State.ToString()), r.Local.ToString(), r.Remote.ToString(), 0, 0, null);
         foreach (var r in stack.Tcp.TimeWaits.All.OrderBy(r => r.Local.Port).ThenBy(r => r.RemoteEndpoint.ToString()))
             yield return SocketRow.Of(r);
         foreach (var u in stack.Udp.Table.All.Where(u => !u.IsClosed).OrderBy(u => u.Local.Port))

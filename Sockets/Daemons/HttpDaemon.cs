@@ -108,7 +108,7 @@ public sealed class HttpDaemon(StackHost host, DateTime startedAt)
             counters = string.Concat(s.Counters.NonZero().Select(c => $"<tr><td>{c.Name}</td><td>{c.Value}</td></tr>\n"));
             // Thousands of connections (a load test leaves them in TIME-WAIT) would make every page
             // megabytes: the totals by state, listeners first, then at most MaxRows rows.
-            // Connections and TIME-WAIT records are counted by state without a list of them all.
+            // Connections and SYN-RECEIVED and TIME-WAIT records are counted by state without a list of them all.
             var byState = new SortedDictionary<Tcp.TcpState, int>();
             var rows = new List<(string Local, string Remote, Tcp.TcpState State)>();
             void Add(string local, string remote, Tcp.TcpState state)
@@ -118,6 +118,7 @@ public sealed class HttpDaemon(StackHost host, DateTime startedAt)
             }
             foreach (var c in s.Tcp.Table.All) if (c.State == Tcp.TcpState.Listen) Add(c.Local.ToString(), "*", c.State);
             foreach (var c in s.Tcp.Connections) if (c.State != Tcp.TcpState.Listen) Add(c.Local.ToString(), c.Remote?.ToString() ?? "*", c.State);
+            foreach (var r in s.Tcp.HalfOpenRecords) Add(r.Local.ToString(), r.Remote.ToString(), r.State);
             foreach (var r in s.Tcp.TimeWaits.All) Add(r.Local.ToString(), r.RemoteEndpoint.ToString(), r.State);
             totals = string.Join(", ", byState.Select(g => $"{g.Value} {g.Key}"));
             hidden = Math.Max(0, byState.Values.Sum() - MaxRows);

@@ -16,6 +16,8 @@ internal sealed class Reassembler(int maxSegments, MemoryBudget? budget = null)
     private SackBlock? duplicate;
 
     public int Count => segments.Count;
+    /// <summary>Nothing stored, nothing to report: a new store would be the same.</summary>
+    public bool IsPristine => segments.Count == 0 && recent.Count == 0 && duplicate is null;
     /// <summary>Bytes held for out-of-order segments (they never overlap).</summary>
     public long StoredBytes { get; private set; }
     /// <summary>The last refusal was the stack-wide budget's, not this connection's segment cap.</summary>

@@ -39,6 +39,10 @@ internal sealed class Receiver
     /// <summary>Nobody will ever read (close()): arriving text is counted and thrown away.</summary>
     public bool Discard;
 
+    /// <summary>Nothing received past the SYN and nothing owed: a SynReceivedRecord keeps the rest (TcpConnection.HalfOpen.cs).</summary>
+    public bool HoldsNothing =>
+        Next == Initial + 1 && Buffer.Count == 0 && OutOfOrder.IsPristine && DelayedAckAt == Instant.MaxValue && !ReadShutdown && !Discard;
+
     /// <summary>RCV.WND: what the peer may send beyond RCV.NXT, as we last told it.</summary>
     public int Window => Math.Max(0, AdvertisedEdge - Next);
 

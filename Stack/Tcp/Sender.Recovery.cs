@@ -31,6 +31,30 @@ internal sealed partial class Sender
     }
 
     /// <summary>
+    /// A passive open's sender whose SYN,ACK is unanswered and that holds nothing else: what a
+    /// SynReceivedRecord keeps is all there is (the SYN,ACK's timing, its timeouts, the timer).
+    /// </summary>
+    public bool HoldsOnlySynAck =>
+        Unacknowledged == Initial && Next == Initial + 1 && Max == Next && Buffer.Count == 0 && !FinQueued && FinSequence is null
+        && RetransmitAt != Instant.MaxValue && PersistAt == Instant.MaxValue && ProbesOut == 0 && WindowProbes == 0 && !Rtt.HasSample && Scoreboard.Count == 0
+        && TotalRetransmissions == Retransmissions && SynRetransmitted == (Retransmissions > 0) && Retransmissions <= byte.MaxValue
+        && goBackN is null && !inRecovery && duplicateAcks == 0 && (timing is null || timing.Value.Sequence == Initial);
+
+    /// <summary>When the SYN,ACK being timed went out; MaxValue when none is (it was resent: Karn).</summary>
+    public Instant SynAckSentAt => timing is { } t ? t.SentAt : Instant.MaxValue;
+
+    /// <summary>A record's SYN,ACK state back on a fresh sender: the timeouts (and the RTO they doubled), the timing, the timer.</summary>
+    public void RestoreSynAck(int retransmissions, Instant sentAt, Instant retransmitAt)
+    {
+        Retransmissions = TotalRetransmissions = retransmissions;
+        SynRetransmitted = retransmissions > 0;
+        for (int i = 0; i < retransmissions; i++) Rtt.BackOff();
+        tracedRto = Rtt.Rto;
+        timing = sentAt == Instant.MaxValue ? null : (Initial, sentAt);
+        RetransmitAt = retransmitAt;
+    }
+
+    /// <summary>
     /// RFC 9293 3.10.7.4, fifth step, for an ACK with SND.UNA =&lt; SEG.ACK =&lt; SND.MAX: SACK blocks
     /// first, then new data acknowledged or a duplicate counted, then the send window.
     /// </summary>

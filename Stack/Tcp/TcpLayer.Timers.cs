@@ -26,7 +26,7 @@ public sealed partial class TcpLayer
     /// would wake the host's timer thread for nothing, about three per short connection (its RTO
     /// armed and stopped per flight).
     /// </summary>
-    internal Instant NextDeadline => Instant.Min(NextConnectionDeadline(), NextTimeWaitDeadline);
+    internal Instant NextDeadline => Instant.Min(Instant.Min(NextConnectionDeadline(), NextTimeWaitDeadline), NextHalfOpenDeadline());
 
     private Instant NextConnectionDeadline()
     {
@@ -65,6 +65,7 @@ public sealed partial class TcpLayer
         }
         due.Clear();
         PollTimeWait(now);
+        PollHalfOpen(now);
     }
 
     /// <summary>The first broken invariant of any live connection (or of the table), or null; call after Poll(now).</summary>
@@ -78,7 +79,7 @@ public sealed partial class TcpLayer
         if (NextDeadline > NextExactDeadline()) return "the timer queue's first deadline is later than a connection's timer";
         foreach (var c in live)
             if (c.NextDeadline < c.Timer.QueuedAt) return $"{c} has a timer at {c.NextDeadline} but is queued at {c.Timer.QueuedAt}";
-        return CheckTimeWaitInvariants();
+        return CheckTimeWaitInvariants() ?? CheckHalfOpenInvariants();
     }
 
     private Instant NextExactDeadline()
@@ -86,6 +87,7 @@ public sealed partial class TcpLayer
         var next = Instant.MaxValue;
         foreach (var c in live) next = Instant.Min(next, c.NextDeadline);
         foreach (var r in TimeWaits.All) next = Instant.Min(next, r.Deadline);
+        foreach (var r in halfOpens.Values) next = Instant.Min(next, r.Deadline);
         return next;
     }
 }

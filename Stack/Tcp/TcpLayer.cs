@@ -78,7 +78,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         if (c.InTable)
         {
             var from = c.Local with { Address = c.Local.Address.IsUnspecified ? stack.Ipv4.SourceFor(remote.Address) : c.Local.Address };
-            if (Table.Lookup(c.Local with { Address = stack.Ipv4.Address }, remote) is { Remote: not null } || TimeWaits.Lookup(from, remote) is not null) return Errno.EADDRINUSE;
+            if (Table.Lookup(c.Local with { Address = stack.Ipv4.Address }, remote) is { Remote: not null } || TimeWaits.Lookup(from, remote) is not null || HalfOpenLookup(from, remote) is not null) return Errno.EADDRINUSE;
             Table.Remove(c);
         }
         else
@@ -109,6 +109,11 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var local = new Endpoint(ip.Destination, seg.DestinationPort);
         var remote = new Endpoint(ip.Source, seg.SourcePort);
         var c = Table.Lookup(local, remote);
+        if (c is not { Remote: not null } && halfOpens.Count != 0 && halfOpens.TryGetValue((local, remote), out var halfOpen))
+        {
+            if (IsRetransmittedSyn(halfOpen, seg)) { SendSynAck(halfOpen, now); return; }
+            c = Thaw(halfOpen); // a SYN-RECEIVED record is its connection again for anything else
+        }
 
         SeqNumber? reopenedIss = null;
         if (c is not { Remote: not null } && TimeWaits.Count != 0 && TimeWaits.Lookup(local, remote) is { } record)
@@ -129,6 +134,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         if (c.State == TcpState.Listen) { ListenArrives(c, seg, local, remote, now, reopenedIss); return; }
         c.SegmentArrives(seg, now);
         if (c.ReadyForTimeWaitRecord) RetireToTimeWait(c, now);
+        else FreezeIfPlain(c);
     }
 
     // RFC 9293 3.10.7.1: If the state is CLOSED, every segment but a RST gets a RST.
@@ -171,6 +177,7 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var child = OpenChild(listener, local, remote);
         var (iss, tsOffset) = InitialSequenceNumber(local, remote, now);
         child.AcceptSyn(listener, seg, isn ?? iss, tsOffset, now);
+        FreezeIfPlain(child); // it sent its SYN,ACK: a small record holds it until the third ACK (Linux's request sock)
     }
 
     /// <summary>A connection of <paramref name="listener"/>'s for one pair, in the port table (from a SYN or a SYN cookie).</summary>
@@ -196,8 +203,6 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         return found;
     }
 
-    internal List<TcpConnection> HalfOpenChildren(TcpConnection listener) => live.Where(c => c.Parent == listener && c.State == TcpState.SynReceived).ToList();
-
     /// <summary>
     /// RFC 1122 4.2.3.9 / RFC 5461: an ICMP hard error during the handshake ends the attempt; in a
     /// synchronized state it is only recorded (SO_ERROR's soft error, Linux's sk_err_soft). A
@@ -209,8 +214,19 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         var local = new Endpoint(quoted.Source, BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport));
         var remote = new Endpoint(quoted.Destination, BinaryPrimitives.ReadUInt16BigEndian(quoted.Transport[2..]));
         var c = Table.Lookup(local, remote);
+        if (c is not { Remote: not null } && ThawFor(local, remote) is { } halfOpen)
+        {
+            ErrorArrives(halfOpen, type, code, nextHopMtu, quoted, now);
+            if (halfOpen.State != TcpState.Closed) FreezeIfPlain(halfOpen);
+            return;
+        }
         if (c is not { Remote: not null } && TimeWaits.Lookup(local, remote) is not null) { Drop(DropReason.TcpIcmpOutOfWindow, now); return; } // nothing in flight
-        if (c?.Remote is null || c.State is TcpState.Listen or TcpState.Closed) return;
+        if (c is not null) ErrorArrives(c, type, code, nextHopMtu, quoted, now);
+    }
+
+    private void ErrorArrives(TcpConnection c, IcmpType type, byte code, int nextHopMtu, in QuotedDatagram quoted, Instant now)
+    {
+        if (c.Remote is null || c.State is TcpState.Listen or TcpState.Closed) return;
         // RFC 5927 4.1: the quoted sequence number must be one we sent and is not yet acknowledged.
         var quotedSequence = new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(quoted.Transport[4..]));
         if (!(c.SendUnacknowledged <= quotedSequence && quotedSequence < c.Sender.Max)) { Drop(DropReason.TcpIcmpOutOfWindow, now); return; }

@@ -31,7 +31,7 @@ public sealed partial class TimeWaitRecord : IBoundEndpoint
     public SeqNumber SendNext { get; internal init; }       // SND.NXT (= SND.UNA: our FIN was acknowledged)
     public SeqNumber ReceiveNext { get; internal init; }    // RCV.NXT (past the peer's FIN)
     /// <summary>RCV.WND as last advertised (the acceptability test) and the window field our ACKs carry.</summary>
-    internal int ReceiveWindow { get; init; }
+    public int ReceiveWindow { get; internal init; }
     internal ushort WindowField { get; init; }
     /// <summary>The largest window the peer offered (RFC 5961 5.2's MAX.SND.WND).</summary>
     internal int MaxSendWindow { get; init; }

@@ -71,6 +71,7 @@ public class SegmentCheckRulesTests
         s.Receive(Segment(new SeqNumber(1000), default, TcpFlags.Syn, source: Ipv4Address.Parse(address)));
         Assert.That(s.Sink.Frames, Is.Empty, "no SYN,ACK and no RST");
         Assert.That(s.Stack.Tcp.Connections, Is.Empty, "no half-open connection");
+        Assert.That(s.Stack.Tcp.HalfOpenRecords, Is.Empty, "no half-open record");
         Assert.That(s.Stack.Counters[DropReason.Ipv4BadSource], Is.EqualTo(1));
     }
 

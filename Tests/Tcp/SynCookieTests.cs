@@ -39,14 +39,15 @@ public class SynCookieTests
         s.Receive(Segment(40000, new SeqNumber(1000), default, TcpFlags.Syn));
         s.Receive(Segment(40001, new SeqNumber(2000), default, TcpFlags.Syn));
         Assert.That(s.Stack.Counters[Counter.TcpSynCookiesSent], Is.Zero, "room in the SYN queue: ordinary children");
-        Assert.That(s.Stack.Tcp.Connections, Has.Count.EqualTo(2));
+        Assert.That(s.Stack.Tcp.HalfOpenRecords, Has.Count.EqualTo(2));
 
         s.Receive(Segment(40002, new SeqNumber(3000), default, TcpFlags.Syn, new TcpOptionsRepr(MaximumSegmentSize: 1450)));
         var synAck = s.LastTcpSent(out _);
         Assert.That(synAck.Flags, Is.EqualTo(TcpFlags.Syn | TcpFlags.Ack));
         Assert.That(synAck.Acknowledgment, Is.EqualTo(new SeqNumber(3001)));
         Assert.That(s.Stack.Counters[Counter.TcpSynCookiesSent], Is.EqualTo(1));
-        Assert.That(s.Stack.Tcp.Connections, Has.Count.EqualTo(2), "a cookie keeps no state");
+        Assert.That(s.Stack.Tcp.HalfOpenRecords, Has.Count.EqualTo(2), "a cookie keeps no state");
+        Assert.That(s.Stack.Tcp.Connections, Is.Empty);
         Assert.That(s.Stack.Counters[DropReason.TcpListenOverflow], Is.Zero);
     }
 
@@ -131,7 +132,7 @@ public class SynCookieTests
         long perSyn = (GC.GetAllocatedBytesForCurrentThread() - before) / (frames.Length - 1000);
         TestContext.Out.WriteLine($"{perSyn} bytes allocated and {microseconds:0.00} µs per flooding SYN; half-open {listener.HalfOpen}");
         Assert.That(listener.HalfOpen, Is.EqualTo(128));
-        Assert.That(s.Stack.Tcp.Connections, Has.Count.EqualTo(128));
+        Assert.That(s.Stack.Tcp.HalfOpenRecords, Has.Count.EqualTo(128));
         Assert.That(s.Stack.Counters[Counter.TcpSynCookiesSent], Is.GreaterThanOrEqualTo(19_000));
         Assert.That(perSyn, Is.LessThan(512), "a cookie SYN,ACK costs no per-connection record");
     }

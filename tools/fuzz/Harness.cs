@@ -125,9 +125,13 @@ public sealed partial class Harness : IFrameSink
         if (map is null || stack.NextDeadline > at) { stack.Poll(at); Drain(); return; }
         var before = stack.Tcp.Connections.Select(c => (Connection: c, c.State, c.Info.TotalRetransmits)).ToList();
         var records = stack.Tcp.TimeWaits.All.ToList();
+        var halfOpen = stack.Tcp.HalfOpenRecords.Where(r => r.Deadline <= at).ToList();
         stack.Poll(at);
         foreach (var r in records)
             if (stack.Tcp.TimeWaits.Lookup(r.Local, r.RemoteEndpoint) != r) map.Record(TcpState.TimeWait, TcpEvent.TimerTimeWait);
+        foreach (var r in halfOpen) // its timer fired: a SYN,ACK sent again, or the end of the attempt
+            map.Record(TcpState.SynReceived, stack.Tcp.HalfOpenLookup(r.Local, r.Remote) is null && !stack.Tcp.Connections.Any(c => c.Local == r.Local && c.Remote == r.Remote)
+                ? TcpEvent.TimerOther : TcpEvent.TimerRetransmission);
         foreach (var (c, state, retransmissions) in before)
         {
             if (c.State == TcpState.Closed)
@@ -168,10 +172,17 @@ public sealed partial class Harness : IFrameSink
         if (!Ipv4Packet.TryRead(eth.Payload, out var ip, out _) || ip.Protocol != IpProtocol.Tcp || ip.Destination != FrameBuilder.StackIp) return;
         if (ip.HeaderLength != Ipv4Packet.MinimumHeaderLength || ip.IsFragment) return;
         if (!TcpSegment.TryRead(ip.Payload, ip.Source, ip.Destination, out var seg, out _)) return;
-        var c = stack.Tcp.Table.Lookup(new Endpoint(ip.Destination, seg.DestinationPort), new Endpoint(ip.Source, seg.SourcePort));
+        var local = new Endpoint(ip.Destination, seg.DestinationPort);
+        var remote = new Endpoint(ip.Source, seg.SourcePort);
+        var c = stack.Tcp.Table.Lookup(local, remote);
+        // The connection this segment reaches: a record's when the pair's connection left the stack for one.
+        Tcb? tcb = c is { Remote: not null } ? Tcb.Of(c)
+            : stack.Tcp.HalfOpenLookup(local, remote) is { } halfOpen ? Tcb.Of(halfOpen)
+            : stack.Tcp.TimeWaits.Lookup(local, remote) is { } timeWait ? Tcb.Of(timeWait)
+            : c is null ? null : Tcb.Of(c);
         events.Clear();
-        SegmentClassifier.Classify(c, seg.Flags, seg.Sequence, seg.Acknowledgment, seg.Payload.Length, events);
-        foreach (var e in events) map!.Record(c?.State ?? TcpState.Closed, e);
+        SegmentClassifier.Classify(tcb, seg.Flags, seg.Sequence, seg.Acknowledgment, seg.Payload.Length, events);
+        foreach (var e in events) map!.Record(tcb?.State ?? TcpState.Closed, e);
     }
 
     /// <summary>Closes every socket the harness holds, then lets three hours pass with a silent peer: nothing may stay.</summary>
@@ -183,8 +194,8 @@ public sealed partial class Harness : IFrameSink
         peerSilent = true;
         AdvanceTo(now + Teardown);
         Settle();
-        if (stack.Tcp.Connections.Count > 0)
-            throw new InvariantViolation($"{Teardown.TotalHours} hours after every socket closed, still live: {string.Join("; ", stack.Tcp.Connections.Take(3))}");
+        if (stack.Tcp.Connections.Count > 0 || stack.Tcp.HalfOpenRecords.Count > 0)
+            throw new InvariantViolation($"{Teardown.TotalHours} hours after every socket closed, still live: {string.Join("; ", stack.Tcp.Connections.Take(3).Concat<object>(stack.Tcp.HalfOpenRecords.Take(3)))}");
     }
 
     private byte[] Raw(RawAction r)

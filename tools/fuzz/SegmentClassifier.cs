@@ -9,7 +9,7 @@ namespace UserStack.Fuzz;
 /// </summary>
 public static class SegmentClassifier
 {
-    public static void Classify(TcpConnection? c, TcpFlags flags, SeqNumber seq, SeqNumber ack, int payload, List<TcpEvent> events)
+    public static void Classify(Tcb? c, TcpFlags flags, SeqNumber seq, SeqNumber ack, int payload, List<TcpEvent> events)
     {
         bool rst = (flags & TcpFlags.Rst) != 0, syn = (flags & TcpFlags.Syn) != 0, fin = (flags & TcpFlags.Fin) != 0, hasAck = (flags & TcpFlags.Ack) != 0;
         var state = c?.State ?? TcpState.Closed;
@@ -22,7 +22,7 @@ public static class SegmentClassifier
                 events.Add(rst ? TcpEvent.SegRst : hasAck ? TcpEvent.SegAck : syn ? TcpEvent.SegSyn : TcpEvent.SegOther);
                 return;
             case TcpState.SynSent:
-                bool ackOk = hasAck && c!.InitialSendSequence < ack && ack <= c.SendNext;
+                bool ackOk = hasAck && c!.Value.InitialSendSequence < ack && ack <= c.Value.SendNext;
                 if (hasAck && !ackOk) events.Add(TcpEvent.SegBadAck);
                 else if (rst) events.Add(hasAck ? TcpEvent.SegRst : TcpEvent.SegRstNoAck);
                 else if (syn) events.Add(hasAck ? TcpEvent.SegSynAck : TcpEvent.SegSyn);
@@ -30,17 +30,18 @@ public static class SegmentClassifier
                 return;
         }
         int length = payload + (syn ? 1 : 0) + (fin ? 1 : 0);
-        bool acceptable = Acceptable(c!.ReceiveNext, c.ReceiveWindow, seq, length);
+        var tcb = c!.Value;
+        bool acceptable = Acceptable(tcb.ReceiveNext, tcb.ReceiveWindow, seq, length);
         if (rst)
         {
-            events.Add(seq == c.ReceiveNext ? TcpEvent.SegRstExact : acceptable ? TcpEvent.SegRstInWindow : TcpEvent.SegUnacceptable);
+            events.Add(seq == tcb.ReceiveNext ? TcpEvent.SegRstExact : acceptable ? TcpEvent.SegRstInWindow : TcpEvent.SegUnacceptable);
             return;
         }
         if (syn) { events.Add(TcpEvent.SegSyn); return; } // RFC 5961 4: a SYN anywhere gets a challenge ACK
         if (!acceptable) { events.Add(TcpEvent.SegUnacceptable); return; }
         if (!hasAck) { events.Add(TcpEvent.SegNoAck); return; }
-        var una = c.SendUnacknowledged;
-        events.Add(ack <= una ? TcpEvent.SegAckOld : ack <= c.SendNext ? TcpEvent.SegAckNew : TcpEvent.SegAckBeyond);
+        var una = tcb.SendUnacknowledged;
+        events.Add(ack <= una ? TcpEvent.SegAckOld : ack <= tcb.SendNext ? TcpEvent.SegAckNew : TcpEvent.SegAckBeyond);
         if (payload > 0) events.Add(TcpEvent.SegText);
         if (fin) events.Add(TcpEvent.SegFin);
     }
@@ -52,4 +53,20 @@ public static class SegmentClassifier
         if (length == 0) return rcvWindow == 0 ? seq == rcvNext : InWindow(seq);
         return rcvWindow > 0 && (InWindow(seq) || InWindow(seq + length - 1));
     }
+}
+
+/// <summary>
+/// What the classifier reads of a TCB: a connection's variables, or a record's (SYN-RECEIVED or
+/// TIME-WAIT), whose connection left the stack but whose rules still answer its segments.
+/// </summary>
+public readonly record struct Tcb(TcpState State, SeqNumber InitialSendSequence, SeqNumber SendUnacknowledged, SeqNumber SendNext,
+    SeqNumber ReceiveNext, int ReceiveWindow)
+{
+    public static Tcb Of(TcpConnection c) =>
+        new(c.State, c.InitialSendSequence, c.SendUnacknowledged, c.SendNext, c.ReceiveNext, c.ReceiveWindow);
+
+    public static Tcb Of(SynReceivedRecord r) =>
+        new(r.State, r.InitialSendSequence, r.InitialSendSequence, r.InitialSendSequence + 1, r.ReceiveNext, r.ReceiveWindow);
+
+    public static Tcb Of(TimeWaitRecord r) => new(r.State, r.SendNext, r.SendNext, r.SendNext, r.ReceiveNext, r.ReceiveWindow);
 }

@@ -152,17 +152,18 @@ public static class ConnMemoryMacro
         while (!condition() && clock.Elapsed < timeout) Thread.Sleep(100);
     }
 
-    /// <summary>Connections in <paramref name="state"/> (null: all), TIME-WAIT records included.</summary>
+    /// <summary>Connections in <paramref name="state"/> (null: all), TIME-WAIT and SYN-RECEIVED records included.</summary>
     private static int Count(TapScene scene, TcpState? state)
     {
         lock (scene.Host.Gate)
         {
-            var rows = scene.Stack.Tcp.Connections.Select(c => c.State).Concat(TimeWaitStates(scene)).ToList();
+            var rows = scene.Stack.Tcp.Connections.Select(c => c.State).Concat(RecordStates(scene)).ToList();
             return state is { } s ? rows.Count(x => x == s) : rows.Count;
         }
     }
 
-    private static IEnumerable<TcpState> TimeWaitStates(TapScene scene) => scene.Stack.Tcp.TimeWaits.All.Select(r => r.State);
+    private static IEnumerable<TcpState> RecordStates(TapScene scene) =>
+        scene.Stack.Tcp.TimeWaits.All.Select(r => r.State).Concat(scene.Stack.Tcp.HalfOpenRecords.Select(r => r.State));
 
     /// <summary>VmRSS of this process (the stack's), from /proc.</summary>
     private static double RssMib()
