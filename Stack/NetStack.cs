@@ -150,6 +150,16 @@ public sealed class NetStack : INetworkNode
         Tcp.Poll(now);
     }
 
+    /// <summary>
+    /// The frames that follow until <see cref="EndBatch"/> came from one read of the device (a
+    /// wake-up that found several queued): TCP sends one ACK per connection for the in-order data of
+    /// the whole batch, as Linux's GRO merges what one NAPI poll finds (TcpLayer.Batch.cs).
+    /// </summary>
+    public void BeginBatch() => Tcp.BeginBatch();
+
+    /// <summary>The batch is over: the ACKs it owes go out now.</summary>
+    public void EndBatch(Instant now) => Tcp.EndBatch(now);
+
     /// <summary>When <see cref="Poll"/> next has work; <see cref="Instant.MaxValue"/> when idle.</summary>
     public Instant NextDeadline
     {

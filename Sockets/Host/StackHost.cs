@@ -250,6 +250,8 @@ public sealed partial class StackHost : IDisposable
             var now = clock.Now;
             var capture = Capture;
             var at = capture is null ? default : DateTime.UtcNow;
+            bool several = batch.Count > 1;
+            if (several) Stack.BeginBatch(); // one ACK per connection for the batch's in-order data, as Linux's GRO
             for (int i = 0; i < batch.Count; i++)
             {
                 // As OnFrame: the capture (a queue copy, no I/O here) holds each frame until its fate is known.
@@ -257,6 +259,11 @@ public sealed partial class StackHost : IDisposable
                 try { Stack.Receive(Stack.Primary, batch[i], now, batch.IsChecksumTrusted(i)); }
                 catch (Exception e) { Fault(e); }
                 capture?.EndReceived(Stack.ReceiveFate);
+            }
+            if (several)
+            {
+                try { Stack.EndBatch(now); }
+                catch (Exception e) { Fault(e); }
             }
             Reschedule();
         }

@@ -293,6 +293,12 @@ public sealed partial class TcpConnection
         if (!needAck) return;
         // Every second full-sized segment is acknowledged at once; a lone one within 40 ms (RFC 1122 4.2.3.2).
         if (mayDelay && !ackAtOnce && receiver.DelayAck(now)) { layer.TraceTimer(this, TcpTimer.DelayedAck, TimerAction.Armed, now, receiver.DelayedAckAt - now); return; }
+        // The second full-sized segment, in a batch of frames from one read: one ACK at the batch's end (TcpLayer.Batch.cs).
+        if (mayDelay && !ackAtOnce && layer.Batching && receiver.Next - receiver.LastAckSent < TcpLayer.BatchAckLimit)
+        {
+            if (!ackOwed) { ackOwed = true; layer.OweAck(this); }
+            return;
+        }
         SendAck(now);
     }
 

@@ -12,7 +12,7 @@ public sealed partial class TcpConnection
     /// </summary>
     internal bool ReadyForHalfOpenRecord =>
         State == TcpState.SynReceived && Parent is { State: TcpState.Listen } && InTable && Remote is not null
-        && !orphaned && Signal is null && challengeAcks is null && lastOutOfWindowAck is null
+        && !orphaned && !ackOwed && Signal is null && challengeAcks is null && lastOutOfWindowAck is null
         && PendingError == Errno.Ok && SoftError == Errno.Ok && pathMtu == 0 && !PathMtuLocked
         && peerFin is null && !FinReceived && urgentData == UrgentData.None && keepAliveProbes == 0
         && KeepAliveAt == Instant.MaxValue && FinWait2At == Instant.MaxValue && TimeWaitAt == Instant.MaxValue

@@ -36,8 +36,19 @@ public sealed partial class TcpConnection
     /// <summary>Every segment but a RST carries RCV.NXT: the owed ACK is paid (RFC 7323 4.3: Last.ACK.sent).</summary>
     internal void AckSent(Instant now)
     {
+        ackOwed = false;
         if (receiver.DelayedAckAt != Instant.MaxValue) layer.TraceTimer(this, TcpTimer.DelayedAck, TimerAction.Cancelled, now);
         receiver.DelayedAckAt = Instant.MaxValue;
         receiver.LastAckSent = receiver.Next;
+    }
+
+    /// <summary>An ACK owed at the end of a receive batch (TcpLayer.Batch.cs); nothing if one went out meanwhile.</summary>
+    private bool ackOwed;
+
+    internal void SendOwedAck(Instant now)
+    {
+        if (!ackOwed) return;
+        ackOwed = false;
+        SendAck(now);
     }
 }
