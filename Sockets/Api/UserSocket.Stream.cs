@@ -52,6 +52,7 @@ public sealed partial class UserSocket
                         ReceiveTimeout = ReceiveTimeout,
                         SendTimeout = SendTimeout,
                         Linger = Linger,
+                        InlineCompletions = InlineCompletions,
                         Extras = Extras.Clone(),
                     };
                     return Errno.Ok;

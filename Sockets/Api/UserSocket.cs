@@ -50,6 +50,13 @@ public sealed partial class UserSocket : IDisposable
     /// <summary>SO_SNDTIMEO: how long a blocking stream send or connect waits; datagram sends never wait.</summary>
     public TimeSpan? SendTimeout { get; set; }
     public bool IsClosed => closed;
+    /// <summary>
+    /// Async waits of this socket that arriving frames end complete on the device's reader thread, right
+    /// after those frames, instead of on the thread pool (StackHost.Inline.cs). Faster for a server
+    /// whose continuations only compute and call the socket's async methods; a continuation that
+    /// blocks stalls the reader. Off by default; accepted sockets take their listener's setting.
+    /// </summary>
+    public bool InlineCompletions { get; set; }
 
     /// <summary>This socket's wait queue (poll and select register on it).</summary>
     internal WaitQueue Waiters => waiters;
@@ -350,7 +357,7 @@ public sealed partial class UserSocket : IDisposable
                 waiter = new AsyncWaiter(host.Gate);
                 waiter.TryTake();
             }
-            return waiter.WaitLocked(waiters, cancel);
+            return waiter.WaitLocked(waiters, cancel, InlineCompletions);
         }
     }
 

@@ -30,6 +30,7 @@ public sealed class TcpDaemons : IDisposable
             {
                 var listener = UserSocket.Tcp(host);
                 listener.ReuseAddress = true;
+                listener.InlineCompletions = true; // the daemons' continuations never block: they run on the reader that woke them
                 listener.Bind(new Endpoint(Ipv4Address.Any, kind.Port()));
                 listener.Listen(128);
                 listeners.Add(listener);
@@ -60,7 +61,7 @@ public sealed class TcpDaemons : IDisposable
             try { connection = await listener.AcceptAsync(stop.Token); }
             catch (Exception e) when (e is OperationCanceledException or SocketException) { return; }
             Interlocked.Increment(ref connections);
-            _ = Task.Run(() => Serve(kind, connection));
+            _ = Serve(kind, connection); // runs to its first wait, then goes on where the connection's frames wake it
         }
     }
 

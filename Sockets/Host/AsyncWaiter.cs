@@ -19,6 +19,7 @@ internal sealed class AsyncWaiter : IValueTaskSource, IWaitEntry
     private WaitQueue? queue;                 // where it is registered while pending (under the Gate)
     private CancellationTokenRegistration registration;
     private int busy;                         // 1 from the start of a wait until its result is taken
+    private bool inline;                      // completed on the device reader that woke it (StackHost.Inline.cs)
 
     public AsyncWaiter(object gate) => this.gate = gate;
 
@@ -26,9 +27,11 @@ internal sealed class AsyncWaiter : IValueTaskSource, IWaitEntry
     public bool TryTake() => Interlocked.CompareExchange(ref busy, 1, 0) == 0;
 
     /// <summary>Under the Gate: registers on <paramref name="on"/> and returns the wait, completed by the next wake-up of that queue.</summary>
-    public ValueTask WaitLocked(WaitQueue on, CancellationToken cancel)
+    public ValueTask WaitLocked(WaitQueue on, CancellationToken cancel, bool completeInline = false)
     {
         core.Reset();
+        core.RunContinuationsAsynchronously = true;
+        inline = completeInline;
         queue = on;
         on.Add(this);
         var wait = new ValueTask(this, core.Version);
@@ -41,6 +44,14 @@ internal sealed class AsyncWaiter : IValueTaskSource, IWaitEntry
     {
         if (queue is null) return;
         queue = null;
+        if (inline && StackHost.TryDefer(this)) return; // the reader completes it once it let go of the Gate
+        core.SetResult(true);
+    }
+
+    /// <summary>Outside the Gate, on the reader that woke it: the continuation runs here and now.</summary>
+    internal void CompleteInline()
+    {
+        core.RunContinuationsAsynchronously = false;
         core.SetResult(true);
     }
 

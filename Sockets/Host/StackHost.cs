@@ -213,9 +213,14 @@ public sealed partial class StackHost : IDisposable
 
     private void OnFrame(ReadOnlySpan<byte> frame)
     {
+        BeginDeferring();
         transmit?.CallerWillFlush();
         try { ReceiveLocked(frame); }
-        finally { transmit?.FlushAsCaller(); }
+        finally
+        {
+            transmit?.FlushAsCaller();
+            CompleteDeferred(); // inline completions (StackHost.Inline.cs), outside the Gate
+        }
     }
 
     private void ReceiveLocked(ReadOnlySpan<byte> frame)
@@ -238,9 +243,14 @@ public sealed partial class StackHost : IDisposable
     /// </summary>
     private void OnBatch(in FrameBatch batch)
     {
+        BeginDeferring();
         transmit?.CallerWillFlush();
         try { ReceiveLocked(batch); }
-        finally { transmit?.FlushAsCaller(); }
+        finally
+        {
+            transmit?.FlushAsCaller();
+            CompleteDeferred(); // inline completions (StackHost.Inline.cs), outside the Gate
+        }
     }
 
     private void ReceiveLocked(in FrameBatch batch)

@@ -1,0 +1,37 @@
+namespace UserStack.Sockets.Host;
+
+// Inline completions (UserSocket.InlineCompletions): an async wait of such a socket that the frames
+// of one device read made ready is completed on the reader thread itself, once it has let go of the
+// Gate and sent what the frames caused, instead of on the thread pool. A daemon's continuation (read
+// the request, write the answer) then runs at once, without a second thread to wake; on a 2-core
+// machine that hop was most of a short connection's cost (issue 12). Kestrel's transports offer the
+// same choice (UnsafePreferInlineScheduling), and with the same condition: the continuation must not block.
+public sealed partial class StackHost
+{
+    [ThreadStatic] private static List<AsyncWaiter>? deferred;
+    [ThreadStatic] private static bool deferring;
+
+    /// <summary>Under the Gate, from an inline waiter's wake-up: true when this thread will complete it after the Gate is released.</summary>
+    internal static bool TryDefer(AsyncWaiter waiter)
+    {
+        if (!deferring) return false;
+        (deferred ??= new()).Add(waiter);
+        return true;
+    }
+
+    /// <summary>This thread (a device reader) completes inline waits it wakes, when it calls <see cref="CompleteDeferred"/>.</summary>
+    private static void BeginDeferring() => deferring = true;
+
+    /// <summary>Outside the Gate: runs the continuations of the waits woken since <see cref="BeginDeferring"/>. What they wake in turn goes to the thread pool.</summary>
+    private static void CompleteDeferred()
+    {
+        deferring = false;
+        var list = deferred;
+        if (list is null || list.Count == 0) return;
+        try
+        {
+            for (int i = 0; i < list.Count; i++) list[i].CompleteInline();
+        }
+        finally { list.Clear(); }
+    }
+}
