@@ -9,23 +9,23 @@ namespace UserStack.Sockets.Host;
 public sealed partial class StackHost
 {
     [ThreadStatic] private static List<AsyncWaiter>? deferred;
-    [ThreadStatic] private static bool deferring;
+    [ThreadStatic] private static int deferring; // nested frame handlers (a device that delivers at once): the outermost completes
 
     /// <summary>Under the Gate, from an inline waiter's wake-up: true when this thread will complete it after the Gate is released.</summary>
     internal static bool TryDefer(AsyncWaiter waiter)
     {
-        if (!deferring) return false;
+        if (deferring == 0) return false;
         (deferred ??= new()).Add(waiter);
         return true;
     }
 
     /// <summary>This thread (a device reader) completes inline waits it wakes, when it calls <see cref="CompleteDeferred"/>.</summary>
-    private static void BeginDeferring() => deferring = true;
+    private static void BeginDeferring() => deferring++;
 
     /// <summary>Outside the Gate: runs the continuations of the waits woken since <see cref="BeginDeferring"/>. What they wake in turn goes to the thread pool.</summary>
     private static void CompleteDeferred()
     {
-        deferring = false;
+        if (--deferring > 0) return; // an outer handler still holds a Gate: it completes them when it is done
         var list = deferred;
         if (list is null || list.Count == 0) return;
         try
