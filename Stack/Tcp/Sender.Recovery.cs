@@ -114,7 +114,7 @@ internal sealed partial class Sender
         // RFC 6298 5.2-5.3: stop the timer when all is acknowledged, else restart it.
         if (Unacknowledged >= Max) StopRetransmit(now);
         else ArmRetransmit(now);
-        if (bytes > 0) c.Signal?.Invoke();
+        if (bytes > 0 && c.HasWriteSpace) c.Signal?.Invoke(); // writers wake for real room (TcpConnection.HasWriteSpace)
     }
 
     private void DuplicateAck(Instant now)

@@ -190,7 +190,14 @@ public sealed partial class TcpConnection : IBoundEndpoint
 
     public int SendBufferCapacity => sender.Buffer.Capacity;
     public int ReceiveBufferCapacity => receiver.Buffer.Capacity;
-    public bool IsWritable => (State.CanSend() && !sender.FinQueued && sender.Buffer.Free > 0) || PendingError != Errno.Ok || State == TcpState.Closed;
+    public bool IsWritable => (State.CanSend() && !sender.FinQueued && HasWriteSpace) || PendingError != Errno.Ok || State == TcpState.Closed;
+
+    /// <summary>
+    /// Linux's sk_stream_is_writeable: the send buffer has room for half of what it holds. Writers are
+    /// woken (and poll reports POLLOUT) only then, not for the few bytes each ACK frees: a blocked bulk
+    /// writer wakes once per third of the buffer instead of once per ACK.
+    /// </summary>
+    internal bool HasWriteSpace => sender.Buffer.Free > 0 && sender.Buffer.Free >= sender.Buffer.Count / 2;
     public int Available => receiver.Buffer.Count;
     /// <summary>Bytes queued to send and not yet acknowledged (SIOCOUTQ).</summary>
     public int Unacknowledged => sender.Buffer.Count;

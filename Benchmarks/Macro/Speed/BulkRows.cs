@@ -39,12 +39,27 @@ public static class BulkRows
         return TimedBulk.Send(b => client.Send(b), () => client.Shutdown(System.Net.Sockets.SocketShutdown.Send), b => client.Receive(b), duration);
     }
 
-    /// <summary>Both UserStack directions on a fresh stack, offloads as asked (the row pair of the table).</summary>
-    public static (BulkResult In, BulkResult Out) OverTheStack(SpeedLab lab, bool offload, TimeSpan duration)
+    /// <summary>
+    /// The same loop with the socket's async calls and <see cref="UserSocket.InlineCompletions"/>, as the
+    /// daemons run (the discard daemon is the receiver of <see cref="HostToStack"/>): the sends continue on
+    /// the reader thread that took the ACKs, instead of a blocked thread woken for each third of the buffer.
+    /// </summary>
+    public static BulkResult StackToHostAsync(SpeedLab lab, TapScene scene, TimeSpan duration)
+    {
+        using var sink = new TimedBulk.KernelSink(lab.Client, 5003);
+        using var client = UserSocket.Tcp(scene.Host);
+        client.InlineCompletions = true;
+        client.SendTimeout = client.ReceiveTimeout = TimedBulk.CloseWait;
+        client.Connect(new Endpoint(Ipv4Address.Parse(SpeedLab.TapHostIp), 5003));
+        return TimedBulk.SendAsync(client, duration).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Both UserStack directions on a fresh stack, offloads as asked (the rows of the table): in, out from a blocking thread, out async.</summary>
+    public static (BulkResult In, BulkResult Out, BulkResult OutAsync) OverTheStack(SpeedLab lab, bool offload, TimeSpan duration)
     {
         var (scene, daemons) = lab.StartStack(offload);
         using (scene)
         using (daemons)
-            return (HostToStack(lab, duration), StackToHost(lab, scene, duration));
+            return (HostToStack(lab, duration), StackToHost(lab, scene, duration), StackToHostAsync(lab, scene, duration));
     }
 }

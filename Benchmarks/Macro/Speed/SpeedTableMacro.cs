@@ -42,12 +42,14 @@ public static class SpeedTableMacro
             {
                 string mode = offload ? "on" : "off";
                 string inName = $"UserStack host -> stack (discard), offloads {mode}", outName = $"UserStack stack -> host (sink), offloads {mode}";
+                string asyncName = $"UserStack stack -> host (sink), async inline, offloads {mode}";
                 double inGoal = offload ? 2.5 : 0.8, outGoal = offload ? 2.0 : 0.7;
                 Phase(rows, $"UserStack bulk, offloads {mode}", () =>
                 {
-                    var (up, down) = BulkRows.OverTheStack(lab, offload, duration);
+                    var (up, down, downAsync) = BulkRows.OverTheStack(lab, offload, duration);
                     return [SpeedRow.Compared(inName, up.Gbps, "Gbit/s", "0.000", ceiling, ceilingName, atLeast: inGoal, note: up.Note),
-                            SpeedRow.Compared(outName, down.Gbps, "Gbit/s", "0.000", ceiling, ceilingName, atLeast: outGoal, note: down.Note)];
+                            SpeedRow.Compared(outName, down.Gbps, "Gbit/s", "0.000", ceiling, ceilingName, atLeast: outGoal, note: $"blocking send() thread; {down.Note}"),
+                            SpeedRow.Compared(asyncName, downAsync.Gbps, "Gbit/s", "0.000", ceiling, ceilingName, atLeast: outGoal, note: $"SendAsync, InlineCompletions; {downAsync.Note}")];
                 });
             }
             Phase(rows, "ping, connections, HTTP", () => OverOneStack(lab, duration));

@@ -33,6 +33,24 @@ public static class TimedBulk
         return new BulkResult(total, clock.Elapsed);
     }
 
+    /// <summary>The loop of <see cref="Send"/> with a UserStack socket's async calls: 64 KiB sends for the duration, half-close, wait for the peer's close.</summary>
+    public static async Task<BulkResult> SendAsync(UserStack.Sockets.Api.UserSocket s, TimeSpan duration)
+    {
+        var chunk = new byte[64 * 1024];
+        new Random(1).NextBytes(chunk);
+        long total = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < duration)
+        {
+            await s.SendAsync(chunk);
+            total += chunk.Length;
+        }
+        s.Shutdown(SocketShutdown.Send);
+        using var giveUp = new CancellationTokenSource(CloseWait);
+        while (await s.ReceiveAsync(chunk, giveUp.Token) > 0) { } // the receiver closes after our FIN: everything arrived
+        return new BulkResult(total, clock.Elapsed);
+    }
+
     /// <summary>A kernel socket in <paramref name="ns"/> sending to <paramref name="ip"/>:<paramref name="port"/>.</summary>
     public static BulkResult FromKernel(NetworkNamespace ns, string ip, int port, TimeSpan duration) => ns.RunInside(() =>
     {
