@@ -9,7 +9,7 @@ namespace UserStack.Tcp;
 /// One Transmission Control Block (RFC 9293 3.3.1): the state machine and the user calls of one
 /// connection or listener. The send side lives in <see cref="Sender"/>, the receive side in
 /// <see cref="Receiver"/>; segment arrival is TcpConnection.Arrival.cs, the options both SYNs
-/// negotiate TcpConnection.Options.cs, the timers TcpConnection.Timers.cs, segments out TcpConnection.Output.cs.
+/// negotiate TcpConnection.Options.cs, the timers TcpConnection.Timers.cs, segments out TcpConnection.Output.cs, a listener and its children TcpConnection.Listener.cs.
 /// </summary>
 public sealed partial class TcpConnection : IBoundEndpoint
 {
@@ -80,12 +80,6 @@ public sealed partial class TcpConnection : IBoundEndpoint
     /// <summary>TCP_NODELAY: small segments go out at once, without waiting for earlier ones to be acknowledged.</summary>
     public bool NoDelay { get => sender.NoDelay; set => sender.NoDelay = value; }
 
-    // Listener state.
-    public int Backlog { get; private set; }
-    internal TcpConnection? Parent { get; set; }
-    private Queue<TcpConnection>? acceptQueue; // a listener's, made at its first established child
-    public int AcceptQueueLength => acceptQueue?.Count ?? 0;
-
     /// <summary>SO_ERROR: why the connection failed, reported once.</summary>
     public Errno PendingError { get; private set; }
     /// <summary>Called under the host lock when something a socket may wait for happened.</summary>
@@ -102,13 +96,6 @@ public sealed partial class TcpConnection : IBoundEndpoint
 
     // ---- the user calls of RFC 9293 3.10 -------------------------------------------------
 
-    /// <summary>OPEN, passive (RFC 9293 3.10.1): LISTEN with a bounded backlog.</summary>
-    internal void Listen(int backlog, Instant now)
-    {
-        Backlog = Math.Clamp(backlog, 1, 4096);
-        SetState(TcpState.Listen, now);
-    }
-
     /// <summary>OPEN, active: send SYN, enter SYN-SENT.</summary>
     internal void Open(SeqNumber iss, uint timestampOffset, Instant now)
     {
@@ -117,41 +104,6 @@ public sealed partial class TcpConnection : IBoundEndpoint
         SetState(TcpState.SynSent, now);
         SendSyn(now);
         sender.StartSynTimer(now);
-    }
-
-    /// <summary>A listener's child, made from the SYN that reached it (RFC 9293 3.10.7.2).</summary>
-    internal void AcceptSyn(TcpConnection parent, in TcpSegment syn, SeqNumber iss, uint timestampOffset, Instant now)
-    {
-        Parent = parent;
-        this.timestampOffset = timestampOffset;
-        receiver.Initial = syn.Sequence;
-        receiver.Next = syn.Sequence + 1;
-        receiver.AdvertisedEdge = receiver.Next;
-        sender.Start(iss);
-        Negotiate(syn.Options, now);
-        sender.SetWindow(syn.Window, syn.Sequence, syn.Acknowledgment, now); // RFC 7323 2.2: a SYN's window is never scaled
-        // RFC 9293 3.10.7.2: text on the SYN is queued and delivered once the connection is established.
-        if (syn.Payload.Length > 0) synText = syn.Payload[..Math.Min(syn.Payload.Length, receiver.Buffer.Capacity)].ToArray();
-        SetState(TcpState.SynReceived, now);
-        SendSyn(now);
-        sender.StartSynTimer(now);
-    }
-
-    /// <summary>A child takes its listener's socket options, as accept() in Linux hands them down.</summary>
-    internal void InheritFrom(TcpConnection listener)
-    {
-        NoDelay = listener.NoDelay;
-        keepAlive = listener.keepAlive;
-        KeepAliveIdle = listener.KeepAliveIdle;
-        KeepAliveInterval = listener.KeepAliveInterval;
-        KeepAliveCount = listener.KeepAliveCount;
-        SetCongestionControl(listener.CongestionControl);
-        UserMss = listener.UserMss;
-        TypeOfService = listener.TypeOfService;
-        TimeToLive = listener.TimeToLive;
-        UrgentInline = listener.UrgentInline;
-        sender.Buffer.TryResize(listener.SendBufferCapacity);
-        receiver.Buffer.TryResize(listener.ReceiveBufferCapacity);
     }
 
     /// <summary>The handshake is over: cwnd starts (RFC 6928) and the RTO falls back to 3 s if a SYN timed out (RFC 6298 5.7).</summary>
@@ -169,10 +121,6 @@ public sealed partial class TcpConnection : IBoundEndpoint
             Signal?.Invoke();
         }
     }
-
-    public bool CanAccept => AcceptQueueLength > 0;
-
-    public TcpConnection? TakeAccepted() => acceptQueue is not null && acceptQueue.TryDequeue(out var c) ? c : null;
 
     /// <summary>SEND: queues as much as the send buffer takes and transmits what the windows allow.</summary>
     /// <remarks><paramref name="urgent"/> (send with MSG_OOB): SND.UP moves to the end of the queued bytes.</remarks>
