@@ -13,6 +13,9 @@ public sealed partial class TcpConnection
     /// <summary>A listener: when its SYN queue last overflowed (cookies were sent); third ACKs are checked as cookies only for a while after.</summary>
     internal Instant? SynQueueOverflowedAt { get; set; }
 
+    /// <summary>A record joined the listener's SYN queue (TcpLayer.HalfOpen.cs); it leaves it as its connection.</summary>
+    internal void CountHalfOpenRecord() => HalfOpen++;
+
     /// <summary>Keeps the listener's SYN-queue count as a child enters or leaves SYN-RECEIVED (called by SetState).</summary>
     private void CountHalfOpen(TcpState from, TcpState to)
     {

@@ -3,7 +3,8 @@ using UserStack.Wire;
 
 namespace UserStack.Tcp;
 
-// A listener (RFC 9293 3.10.1 passive OPEN), its accept queue, and the children its SYNs make.
+// A listener (RFC 9293 3.10.1 passive OPEN), its accept queue, and what its children take from it
+// (a SYN makes a SynReceivedRecord first: TcpLayer.HalfOpen.cs).
 public sealed partial class TcpConnection
 {
     // Listener state.
@@ -17,24 +18,6 @@ public sealed partial class TcpConnection
     {
         Backlog = Math.Clamp(backlog, 1, 4096);
         SetState(TcpState.Listen, now);
-    }
-
-    /// <summary>A listener's child, made from the SYN that reached it (RFC 9293 3.10.7.2).</summary>
-    internal void AcceptSyn(TcpConnection parent, in TcpSegment syn, SeqNumber iss, uint timestampOffset, Instant now)
-    {
-        Parent = parent;
-        this.timestampOffset = timestampOffset;
-        receiver.Initial = syn.Sequence;
-        receiver.Next = syn.Sequence + 1;
-        receiver.AdvertisedEdge = receiver.Next;
-        sender.Start(iss);
-        Negotiate(syn.Options, now);
-        sender.SetWindow(syn.Window, syn.Sequence, syn.Acknowledgment, now); // RFC 7323 2.2: a SYN's window is never scaled
-        // RFC 9293 3.10.7.2: text on the SYN is queued and delivered once the connection is established.
-        if (syn.Payload.Length > 0) synText = syn.Payload[..Math.Min(syn.Payload.Length, receiver.Buffer.Capacity)].ToArray();
-        SetState(TcpState.SynReceived, now);
-        SendSyn(now);
-        sender.StartSynTimer(now);
     }
 
     /// <summary>A child takes its listener's socket options, as accept() in Linux hands them down.</summary>

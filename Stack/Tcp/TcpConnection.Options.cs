@@ -39,19 +39,18 @@ public sealed partial class TcpConnection
     /// </summary>
     private void Negotiate(in TcpOptionsRepr peer, Instant now)
     {
-        // RFC 9293 3.7.1: the peer's MSS (536 when absent); Linux keeps at least 48 bytes (TCP_MIN_SND_MSS).
-        sender.PeerMss = peer.MaximumSegmentSize is ushort mss ? Math.Max((int)mss, 48) : 536;
-        WindowScalingEnabled = options.WindowScaling && peer.WindowScale is not null;
-        // RFC 7323 2.3: a shift above 14 is used as 14.
-        sender.WindowShift = WindowScalingEnabled ? Math.Min((int)peer.WindowScale!.Value, 14) : 0;
-        receiver.WindowShift = WindowScalingEnabled ? Receiver.ShiftFor(receiver.Buffer.Capacity) : 0;
-        TimestampsEnabled = options.Timestamps && peer.Timestamps is not null;
+        var agreed = NegotiatedOptions.From(options, peer, receiver.Buffer.Capacity);
+        sender.PeerMss = agreed.PeerMss;
+        WindowScalingEnabled = agreed.WindowScaling;
+        sender.WindowShift = agreed.PeerWindowShift;
+        receiver.WindowShift = agreed.OurWindowShift;
+        TimestampsEnabled = agreed.Timestamps;
         if (peer.Timestamps is { } ts)
         {
             timestampRecent = ts.Value;
             timestampRecentAt = now;
         }
-        SackEnabled = options.SelectiveAcknowledgments && peer.SackPermitted;
+        SackEnabled = agreed.Sack;
         sender.Congestion.SetMss(sender.Mss);
     }
 

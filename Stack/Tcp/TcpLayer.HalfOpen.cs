@@ -22,6 +22,53 @@ public sealed partial class TcpLayer
     public SynReceivedRecord? HalfOpenLookup(Endpoint local, Endpoint remote) =>
         halfOpens.Count != 0 && halfOpens.TryGetValue((local, remote), out var r) ? r : null;
 
+    /// <summary>
+    /// RFC 9293 3.10.7.2, LISTEN, third: a SYN makes a child in SYN-RECEIVED, here its record (IRS =
+    /// SEG.SEQ, the options both SYNs agree on, the peer's unscaled window, text on the SYN kept for
+    /// later) and sends &lt;SEQ=ISS&gt;&lt;ACK=RCV.NXT&gt;&lt;CTL=SYN,ACK&gt; with its retransmission timer.
+    /// The trace shows what a connection would: SYN-RECEIVED, the SYN,ACK, the timer armed.
+    /// </summary>
+    private void SynArrives(TcpConnection listener, in TcpSegment syn, Endpoint local, Endpoint remote, SeqNumber iss, uint timestampOffset, Instant now)
+    {
+        if (halfOpens.ContainsKey((local, remote))) return; // its record answers it (Receive looks there first)
+        int capacity = listener.ReceiveBufferCapacity;
+        var peer = syn.Options;
+        var agreed = NegotiatedOptions.From(Options, peer, capacity);
+        var receiveNext = syn.Sequence + 1;
+        var r = new SynReceivedRecord(listener, local, remote)
+        {
+            InitialSend = iss,
+            InitialReceive = syn.Sequence,
+            AdvertisedEdge = receiveNext + Math.Min(capacity, ushort.MaxValue), // the SYN,ACK's window (never scaled)
+            LastAckSent = receiveNext,
+            SendWindow = syn.Window, // RFC 7323 2.2: a SYN's window is never scaled
+            MaxSendWindow = syn.Window,
+            Wl1 = syn.Sequence,
+            Wl2 = syn.Acknowledgment,
+            PeerMss = (ushort)agreed.PeerMss,
+            PeerWindowShift = (byte)agreed.PeerWindowShift,
+            OurWindowShift = (byte)agreed.OurWindowShift,
+            WindowScaling = agreed.WindowScaling,
+            Timestamps = agreed.Timestamps,
+            Sack = agreed.Sack,
+            TimestampOffset = timestampOffset,
+            TimestampRecent = peer.Timestamps?.Value ?? 0,
+            TimestampRecentAt = peer.Timestamps is null ? default : now,
+            // RFC 9293 3.10.7.2: text on the SYN is queued and delivered once the connection is established.
+            SynText = syn.Payload.Length > 0 ? syn.Payload[..Math.Min(syn.Payload.Length, capacity)].ToArray() : null,
+            SynAckSentAt = now,
+            Deadline = now + Options.InitialRto,
+        };
+        halfOpens.Add((local, remote), r);
+        listener.CountHalfOpenRecord();
+        if (Tracing) stack.Trace!.Write(new TcpStateChanged(now, Name(r), nameof(TcpState.Closed), nameof(TcpState.SynReceived), StateChangeCause.SynReceived));
+        SendSynAck(r, now);
+        if (Tracing) stack.Trace!.Write(new TcpTimerChanged(now, Name(r), TcpTimer.Retransmission, TimerAction.Armed, Options.InitialRto, 0));
+        NoteDeadline(r);
+    }
+
+    private static string Name(SynReceivedRecord r) => $"{r.Local}-{r.Remote}";
+
     /// <summary>The connection leaves the stack; its record takes its place in the SYN queue and its timer.</summary>
     internal void Freeze(TcpConnection c)
     {

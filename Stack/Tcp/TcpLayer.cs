@@ -173,11 +173,10 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
         }
         if (SynQueueFull(listener)) { Drop(DropReason.TcpListenOverflow, now); return; }
 
-        // Third: the SYN. A new connection in SYN-RECEIVED, sharing the listener's port.
-        var child = OpenChild(listener, local, remote);
+        // Third: the SYN. A child in SYN-RECEIVED, sharing the listener's port: a small record until
+        // the third ACK (Linux's request sock), which sends the SYN,ACK (TcpLayer.HalfOpen.cs).
         var (iss, tsOffset) = InitialSequenceNumber(local, remote, now);
-        child.AcceptSyn(listener, seg, isn ?? iss, tsOffset, now);
-        FreezeIfPlain(child); // it sent its SYN,ACK: a small record holds it until the third ACK (Linux's request sock)
+        SynArrives(listener, seg, local, remote, isn ?? iss, tsOffset, now);
     }
 
     /// <summary>A connection of <paramref name="listener"/>'s for one pair, in the port table (from a SYN or a SYN cookie).</summary>
