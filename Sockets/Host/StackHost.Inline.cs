@@ -19,19 +19,35 @@ public sealed partial class StackHost
         return true;
     }
 
-    /// <summary>This thread (a device reader) completes inline waits it wakes, when it calls <see cref="CompleteDeferred"/>.</summary>
-    private static void BeginDeferring() => deferring++;
+    /// <summary>
+    /// This thread completes the inline waits it wakes from now until <see cref="CompleteDeferred"/>,
+    /// unless it holds the Gate already (a frame injected from inside a socket call): continuations
+    /// never run under the Gate, so those go to the thread pool. Returns whether it defers.
+    /// </summary>
+    private bool BeginDeferring()
+    {
+        if (Monitor.IsEntered(Gate)) return false;
+        deferring++;
+        return true;
+    }
 
-    /// <summary>Outside the Gate: runs the continuations of the waits woken since <see cref="BeginDeferring"/>. What they wake in turn goes to the thread pool.</summary>
-    private static void CompleteDeferred()
+    /// <summary>
+    /// Outside the Gate: runs the continuations of the waits woken since <see cref="BeginDeferring"/>;
+    /// what they wake in turn goes to the thread pool. A continuation that throws is counted as an
+    /// internal error and the others still run.
+    /// </summary>
+    private void CompleteDeferred()
     {
         if (--deferring > 0) return; // an outer handler still holds a Gate: it completes them when it is done
         var list = deferred;
         if (list is null || list.Count == 0) return;
-        try
+        deferred = null; // a continuation that injects a frame on this thread starts a list of its own
+        foreach (var waiter in list)
         {
-            for (int i = 0; i < list.Count; i++) list[i].CompleteInline();
+            try { waiter.CompleteInline(); }
+            catch (Exception e) { Fault(e); }
         }
-        finally { list.Clear(); }
+        list.Clear();
+        deferred ??= list;
     }
 }

@@ -213,13 +213,16 @@ public sealed partial class StackHost : IDisposable
 
     private void OnFrame(ReadOnlySpan<byte> frame)
     {
-        BeginDeferring();
-        transmit?.CallerWillFlush();
-        try { ReceiveLocked(frame); }
+        bool deferring = BeginDeferring();
+        try
+        {
+            transmit?.CallerWillFlush();
+            try { ReceiveLocked(frame); }
+            finally { transmit?.FlushAsCaller(); }
+        }
         finally
         {
-            transmit?.FlushAsCaller();
-            CompleteDeferred(); // inline completions (StackHost.Inline.cs), outside the Gate
+            if (deferring) CompleteDeferred(); // inline completions (StackHost.Inline.cs), outside the Gate
         }
     }
 
@@ -243,13 +246,16 @@ public sealed partial class StackHost : IDisposable
     /// </summary>
     private void OnBatch(in FrameBatch batch)
     {
-        BeginDeferring();
-        transmit?.CallerWillFlush();
-        try { ReceiveLocked(batch); }
+        bool deferring = BeginDeferring();
+        try
+        {
+            transmit?.CallerWillFlush();
+            try { ReceiveLocked(batch); }
+            finally { transmit?.FlushAsCaller(); }
+        }
         finally
         {
-            transmit?.FlushAsCaller();
-            CompleteDeferred(); // inline completions (StackHost.Inline.cs), outside the Gate
+            if (deferring) CompleteDeferred(); // inline completions (StackHost.Inline.cs), outside the Gate
         }
     }
 

@@ -44,6 +44,11 @@ public sealed class SynReceivedRecord
     internal uint TimestampOffset, TimestampRecent; // our TSval clock's offset; TS.Recent
     internal Instant TimestampRecentAt, LastHeard;
     internal byte[]? SynText;              // delivered once ESTABLISHED (RFC 9293 3.10.7.2)
+    // What the child took from its listener when the SYN came, kept: the SYN,ACK announced the window and
+    // MSS they give, so a listener's later setsockopt must not change them under the handshake.
+    internal int ReceiveCapacity, SendCapacity;
+    internal int? UserMss;
+    internal byte TypeOfService, TimeToLive;
     internal byte Retransmissions;         // SYN,ACKs sent again (the RTO doubled each time)
     internal Instant SynAckSentAt;         // the SYN,ACK being timed for an RTT sample; MaxValue once one was resent (Karn)
 

@@ -43,6 +43,11 @@ public sealed partial class TcpConnection
         Retransmissions = (byte)sender.Retransmissions,
         SynAckSentAt = sender.SynAckSentAt,
         Deadline = sender.RetransmitAt,
+        ReceiveCapacity = receiver.Buffer.Capacity,
+        SendCapacity = sender.Buffer.Capacity,
+        UserMss = UserMss,
+        TypeOfService = TypeOfService,
+        TimeToLive = TimeToLive,
     };
 
     /// <summary>
@@ -51,6 +56,12 @@ public sealed partial class TcpConnection
     /// </summary>
     internal void RestoreFrom(SynReceivedRecord r)
     {
+        // What it took from the listener at the SYN, not what the listener holds now (the rings are still empty).
+        receiver.Buffer.TryResize(r.ReceiveCapacity);
+        sender.Buffer.TryResize(r.SendCapacity);
+        UserMss = r.UserMss;
+        TypeOfService = r.TypeOfService;
+        TimeToLive = r.TimeToLive;
         Parent = r.Listener;
         State = TcpState.SynReceived;
         timestampOffset = r.TimestampOffset;

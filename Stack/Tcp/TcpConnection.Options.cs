@@ -93,7 +93,7 @@ public sealed partial class TcpConnection
             bool sack = first ? options.SelectiveAcknowledgments : SackEnabled;
             return new TcpOptionsRepr(
                 MaximumSegmentSize: (ushort)Math.Min(LocalMss, ushort.MaxValue),
-                WindowScale: ws ? (byte)Receiver.ShiftFor(receiver.Buffer.Capacity) : null,
+                WindowScale: ws ? (byte)(first ? Receiver.ShiftFor(receiver.Buffer.Capacity) : receiver.WindowShift) : null,
                 SackPermitted: sack,
                 Timestamps: ts ? (TimestampNow(now), first ? 0u : timestampRecent) : null);
         }

@@ -5,8 +5,8 @@ using UserStack.Wire;
 
 namespace UserStack.Tcp;
 
-// SYN-RECEIVED records (SynReceivedRecord.cs): a listener's child that sent its SYN,ACK and holds
-// nothing else becomes a small record, found by its 4-tuple before the listener is. Any event turns
+// SYN-RECEIVED records (SynReceivedRecord.cs): a SYN to a listener makes a small record that sends
+// the SYN,ACK, found by its 4-tuple before the listener is (SynArrives). Any event turns
 // it back into its connection (Thaw), which then runs the ordinary SYN-RECEIVED code; a connection
 // still plainly half-open afterwards becomes a record again (Freeze). The listener's SYN-queue
 // count (HalfOpen) counts records and connections alike: a record never left SYN-RECEIVED.
@@ -58,6 +58,11 @@ public sealed partial class TcpLayer
             SynText = syn.Payload.Length > 0 ? syn.Payload[..Math.Min(syn.Payload.Length, capacity)].ToArray() : null,
             SynAckSentAt = now,
             Deadline = now + Options.InitialRto,
+            ReceiveCapacity = capacity,
+            SendCapacity = listener.SendBufferCapacity,
+            UserMss = listener.UserMss,
+            TypeOfService = listener.TypeOfService,
+            TimeToLive = listener.TimeToLive,
         };
         halfOpens.Add((local, remote), r);
         listener.CountHalfOpenRecord();
@@ -103,17 +108,16 @@ public sealed partial class TcpLayer
     /// </summary>
     private void SendSynAck(SynReceivedRecord r, Instant now)
     {
-        var listener = r.Listener;
-        int mss = listener.UserMss is int user ? Math.Min(user, MssFor(r.Remote)) : MssFor(r.Remote);
+        int mss = r.UserMss is int user ? Math.Min(user, MssFor(r.Remote)) : MssFor(r.Remote);
         var options = new TcpOptionsRepr(
             MaximumSegmentSize: (ushort)Math.Min(mss, ushort.MaxValue),
             WindowScale: r.WindowScaling ? r.OurWindowShift : null,
             SackPermitted: r.Sack,
             Timestamps: r.Timestamps ? (unchecked((uint)now.Milliseconds + r.TimestampOffset), r.TimestampRecent) : null);
-        var window = (ushort)Math.Min(listener.ReceiveBufferCapacity, ushort.MaxValue);
+        var window = (ushort)Math.Min(r.ReceiveWindow, ushort.MaxValue); // what the first SYN,ACK offered
         var repr = new TcpRepr(r.Local.Port, r.Remote.Port, r.InitialSend, r.ReceiveNext, TcpFlags.Syn | TcpFlags.Ack, window, 0, options);
         stack.SendNote = new FrameNote(FrameReason.TcpSynAck);
-        Transmit(repr, r.Local.Address, r.Remote.Address, now, listener.TypeOfService, listener.TimeToLive);
+        Transmit(repr, r.Local.Address, r.Remote.Address, now, r.TypeOfService, r.TimeToLive);
         stack.SendNote = Why = default;
     }
 

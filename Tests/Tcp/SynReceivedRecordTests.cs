@@ -169,4 +169,27 @@ public class SynReceivedRecordTests
         s.Advance(TimeSpan.FromMinutes(2));
         Assert.That(s.Sink.Frames, Is.Empty, "and no SYN,ACK timer outlives them");
     }
+
+    [Test]
+    public void A_listener_resized_after_the_syn_does_not_change_what_the_syn_ack_announced_rfc7323_2_2()
+    {
+        var s = SynFloodAllocationTests.ListeningOn80(backlog: 16);
+        var listener = s.Stack.Tcp.Table.All.Single();
+        Assert.That(listener.TryResizeBuffers(null, 65536), Is.True);
+        s.Receive(Segment(new SeqNumber(1000), default, TcpFlags.Syn, PeerOptions));
+        var first = LastSent(s);
+        Assert.That(listener.TryResizeBuffers(null, 4 << 20), Is.True, "SO_RCVBUF on the listener while the child is half-open");
+
+        s.Advance(TimeSpan.FromMilliseconds(1001)); // the record's timer: its connection resends the SYN,ACK
+        var again = LastSent(s);
+        Assert.That(again.Flags, Is.EqualTo(TcpFlags.Syn | TcpFlags.Ack));
+        Assert.That((again.Options.WindowScale, again.Window), Is.EqualTo((first.Options.WindowScale, first.Window)),
+            "RFC 7323 2.2: the shift was sent in the SYN,ACK and is fixed for the connection");
+        s.Receive(Segment(new SeqNumber(1000), default, TcpFlags.Syn, PeerOptions)); // and the record's own answer to a retransmitted SYN
+        Assert.That((LastSent(s).Options.WindowScale, LastSent(s).Window), Is.EqualTo((first.Options.WindowScale, first.Window)));
+
+        s.Receive(Segment(new SeqNumber(1001), first.Sequence + 1, TcpFlags.Ack, new TcpOptionsRepr(Timestamps: (6000u, 0u))));
+        var c = listener.TakeAccepted()!;
+        Assert.That(c.ReceiveBufferCapacity, Is.EqualTo(65536), "the child keeps what it took at the SYN");
+    }
 }
