@@ -255,8 +255,31 @@ public sealed partial class StackHost : IDisposable
         }
         finally
         {
-            if (deferring) CompleteDeferred(); // inline completions (StackHost.Inline.cs), outside the Gate
+            try
+            {
+                if (deferring) CompleteDeferred(); // inline completions (StackHost.Inline.cs), outside the Gate
+            }
+            finally { EndBatch(); }
         }
+    }
+
+    /// <summary>
+    /// The ACKs the batch still owes (TcpLayer.Batch.cs), after the inline continuations ran: an answer
+    /// they sent (an echo, a response, a FIN) carried the ACK already, and only the others go alone.
+    /// </summary>
+    private void EndBatch()
+    {
+        transmit?.CallerWillFlush();
+        try
+        {
+            lock (Gate)
+            {
+                try { Stack.EndBatch(clock.Now); }
+                catch (Exception e) { Fault(e); }
+                Reschedule();
+            }
+        }
+        finally { transmit?.FlushAsCaller(); }
     }
 
     private void ReceiveLocked(in FrameBatch batch)
@@ -266,8 +289,7 @@ public sealed partial class StackHost : IDisposable
             var now = clock.Now;
             var capture = Capture;
             var at = capture is null ? default : DateTime.UtcNow;
-            bool several = batch.Count > 1;
-            if (several) Stack.BeginBatch(); // one ACK per connection for the batch's in-order data, as Linux's GRO
+            Stack.BeginBatch(); // one ACK per connection for the batch's in-order data, as Linux's GRO; EndBatch sends them
             for (int i = 0; i < batch.Count; i++)
             {
                 // As OnFrame: the capture (a queue copy, no I/O here) holds each frame until its fate is known.
@@ -275,11 +297,6 @@ public sealed partial class StackHost : IDisposable
                 try { Stack.Receive(Stack.Primary, batch[i], now, batch.IsChecksumTrusted(i)); }
                 catch (Exception e) { Fault(e); }
                 capture?.EndReceived(Stack.ReceiveFate);
-            }
-            if (several)
-            {
-                try { Stack.EndBatch(now); }
-                catch (Exception e) { Fault(e); }
             }
             Reschedule();
         }

@@ -257,15 +257,20 @@ public sealed partial class TcpConnection
         bool fin = (seg.Flags & TcpFlags.Fin) != 0 && !refusedText;
         bool needAck = refusedText;
         bool mayDelay = false;
+        // In order and nothing out of order around it: its ACK may wait for the end of a read batch.
+        var nextBefore = receiver.Next;
+        bool inOrder = !refusedText && receiver.OutOfOrder.Count == 0;
 
         if (payload.Length > 0 && State.CanReceiveText())
         {
             mayDelay = receiver.Accept(sequence, payload, ReceiveMss, out bool truncated, now);
+            inOrder &= !truncated && receiver.Next > nextBefore && receiver.OutOfOrder.Count == 0;
             if (truncated) fin = false; // the FIN lies beyond what we took
             needAck = true;
             Signal?.Invoke();
         }
 
+        if (payload.Length == 0) inOrder &= sequence == nextBefore; // a FIN alone: at RCV.NXT, not beyond it
         if (fin && State is not (TcpState.Closed or TcpState.Listen or TcpState.SynSent))
         {
             peerFin ??= sequence + payload.Length;
@@ -293,8 +298,9 @@ public sealed partial class TcpConnection
         if (!needAck) return;
         // Every second full-sized segment is acknowledged at once; a lone one within 40 ms (RFC 1122 4.2.3.2).
         if (mayDelay && !ackAtOnce && receiver.DelayAck(now)) { layer.TraceTimer(this, TcpTimer.DelayedAck, TimerAction.Armed, now, receiver.DelayedAckAt - now); return; }
-        // The second full-sized segment, in a batch of frames from one read: one ACK at the batch's end (TcpLayer.Batch.cs).
-        if (mayDelay && !ackAtOnce && layer.Batching && receiver.Next - receiver.LastAckSent < TcpLayer.BatchAckLimit)
+        // In a batch of frames from one read, in-order text and FINs are acknowledged once, at the batch's end,
+        // by the application's answer if it gave one meanwhile (TcpLayer.Batch.cs).
+        if (inOrder && !ackAtOnce && layer.Batching && receiver.Next - receiver.LastAckSent < TcpLayer.BatchAckLimit)
         {
             if (!ackOwed) { ackOwed = true; layer.OweAck(this); }
             return;

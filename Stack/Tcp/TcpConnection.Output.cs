@@ -19,6 +19,13 @@ public sealed partial class TcpConnection
 
     private void SendWindowUpdate(Instant now)
     {
+        // A read inside a receive batch (an inline continuation, TcpLayer.Batch.cs): the answer it is about
+        // to write carries the new window; if it writes none, the batch's end sends it.
+        if (layer.Batching)
+        {
+            if (!ackOwed) { ackOwed = true; layer.OweAck(this); }
+            return;
+        }
         layer.Why = new(Diagnostics.FrameReason.TcpWindowUpdate);
         SendAck(now);
     }

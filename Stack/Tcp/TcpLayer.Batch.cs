@@ -3,11 +3,15 @@ using UserStack.Time;
 namespace UserStack.Tcp;
 
 // Receive batches (NetStack.BeginBatch/EndBatch): while the frames of one device read are taken, the
-// ACK that RFC 1122 4.2.3.2 asks for every second full-sized segment is owed, not sent, and goes out
-// once at the end of the batch for everything in order that arrived in it. That is Linux's behaviour
-// with GRO (on by default): the segments one NAPI poll finds are merged and acknowledged as one, at
-// most 64 KiB of them. Out-of-order data, a FIN, a window probe and everything else are still
-// acknowledged at once; a lone segment still waits for the delayed-ACK timer.
+// ACK owed for in-order text or a FIN (RFC 1122 4.2.3.2: every second full-sized segment; a short one or
+// a FIN at once) is noted, not sent, and goes out once at the end of the batch for everything in order
+// that arrived in it, at most 64 KiB apart. That is Linux's behaviour with GRO (on by default): the
+// segments one NAPI poll finds are merged and acknowledged as one. The host ends the batch after the
+// application's inline continuations ran (StackHost.Inline.cs), so an answer they sent (an echo, a
+// response, a FIN) carries the ACK and no ACK goes alone; the delay is microseconds, far inside the
+// 500 ms RFC 1122 allows. Out-of-order data (RFC 5681 4.2), a window probe, a challenge ACK and
+// everything else are still acknowledged at once; a lone full-sized segment still waits for the
+// delayed-ACK timer.
 public sealed partial class TcpLayer
 {
     /// <summary>What one ACK may cover at most: GRO's limit, a 64 KiB datagram.</summary>

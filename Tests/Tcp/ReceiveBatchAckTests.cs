@@ -98,4 +98,42 @@ public class ReceiveBatchAckTests
         Assert.That(AcksSent(s), Is.EqualTo(new[] { new SeqNumber((uint)(1001 + Mss)) }), "the duplicate ACK goes at once");
         s.Stack.EndBatch(s.Now);
     }
+
+    [Test]
+    public void In_a_batch_a_short_segment_and_a_fin_are_acknowledged_at_its_end_by_one_ack()
+    {
+        var (s, next) = Established();
+        s.Stack.BeginBatch();
+        s.Receive(Segment(new SeqNumber(1001), next, TcpFlags.Ack | TcpFlags.Psh, 10));
+        s.Receive(Segment(new SeqNumber(1011), next, TcpFlags.Ack | TcpFlags.Fin));
+        Assert.That(s.Sink.Frames, Is.Empty, "owed until the batch ends (an answer would carry it)");
+        s.Stack.EndBatch(s.Now);
+        Assert.That(AcksSent(s), Is.EqualTo(new[] { new SeqNumber(1012) }), "one ACK for the text and the FIN");
+    }
+
+    [Test]
+    public void In_a_batch_a_fin_beyond_rcv_nxt_gets_a_duplicate_ack_at_once_rfc5681_4_2()
+    {
+        var (s, next) = Established();
+        s.Stack.BeginBatch();
+        s.Receive(Segment(new SeqNumber(1101), next, TcpFlags.Ack | TcpFlags.Fin)); // 100 bytes missing before it
+        Assert.That(AcksSent(s), Is.EqualTo(new[] { new SeqNumber(1001) }), "out of order: acknowledged at once");
+        s.Stack.EndBatch(s.Now);
+    }
+
+    [Test]
+    public void In_a_batch_the_answer_written_after_a_read_carries_the_ack_and_the_window_and_nothing_goes_alone()
+    {
+        var (s, next) = Established(windowScale: 7); // the first read could open the window past the SYN,ACK's 65,535: a window update
+        var c = s.Stack.Tcp.Table.All.Single(l => l.State == TcpState.Listen).TakeAccepted()!;
+        s.Stack.BeginBatch();
+        s.Receive(Segment(new SeqNumber(1001), next, TcpFlags.Ack | TcpFlags.Psh, 10)); // a request
+        var buffer = new byte[100];
+        Assert.That(c.Receive(buffer, peek: false, s.Now, out _), Is.EqualTo(10), "the application reads it (an inline continuation)");
+        Assert.That(s.Sink.Frames, Is.Empty, "neither the ACK nor the window update went alone");
+        Assert.That(c.Send(new byte[20], s.Now, out _), Is.EqualTo(20), "and answers");
+        s.Stack.EndBatch(s.Now);
+        Assert.That(AcksSent(s), Is.EqualTo(new[] { new SeqNumber(1011) }), "one segment: the answer, with the ACK");
+        Assert.That(s.LastTcpSent(out _).Payload.Length, Is.EqualTo(20));
+    }
 }
