@@ -39,9 +39,16 @@ internal sealed class Receiver
     /// <summary>Nobody will ever read (close()): arriving text is counted and thrown away.</summary>
     public bool Discard;
 
-    /// <summary>Nothing received past the SYN and nothing owed: a SynReceivedRecord keeps the rest (TcpConnection.HalfOpen.cs).</summary>
+    /// <summary>
+    /// Nothing received past the SYN and nothing owed, and only the SYN,ACK's window announced: a
+    /// SynReceivedRecord keeps the rest (TcpConnection.HalfOpen.cs).
+    /// </summary>
     public bool HoldsNothing =>
-        Next == Initial + 1 && Buffer.Count == 0 && OutOfOrder.IsPristine && DelayedAckAt == Instant.MaxValue && !ReadShutdown && !Discard;
+        Next == Initial + 1 && Buffer.Count == 0 && OutOfOrder.IsPristine && DelayedAckAt == Instant.MaxValue && !ReadShutdown && !Discard
+        && LastAckSent == Next && AdvertisedEdge == Next + SynWindow(Buffer.Capacity);
+
+    /// <summary>The window a SYN or SYN,ACK offers with an empty buffer: never scaled (RFC 7323 2.2).</summary>
+    public static int SynWindow(int bufferCapacity) => Math.Min(bufferCapacity, ushort.MaxValue);
 
     /// <summary>RCV.WND: what the peer may send beyond RCV.NXT, as we last told it.</summary>
     public int Window => Math.Max(0, AdvertisedEdge - Next);

@@ -34,12 +34,12 @@ public sealed class SynReceivedRecord
 
     internal SeqNumber InitialSend;        // ISS (SND.UNA; SND.NXT is ISS + 1)
     internal SeqNumber InitialReceive;     // IRS (RCV.NXT is IRS + 1)
-    internal SeqNumber AdvertisedEdge;     // RCV.NXT + RCV.WND as the SYN,ACK announced it
-    internal SeqNumber LastAckSent;        // Last.ACK.sent (RFC 7323 4.3)
-    internal int SendWindow, MaxSendWindow; // SND.WND from the SYN (never scaled), MAX.SND.WND
-    internal SeqNumber Wl1, Wl2;           // SND.WL1, SND.WL2
+    // Derived, not kept: RCV.WND (the SYN,ACK's, ReceiveWindow), Last.ACK.sent = RCV.NXT, SND.WL1 = IRS,
+    // MAX.SND.WND = SND.WND, our shift (from ReceiveCapacity); ReadyForHalfOpenRecord checks they hold.
+    internal int SendWindow;               // SND.WND from the SYN (never scaled)
+    internal SeqNumber Wl2;                // SND.WL2: the SYN's acknowledgment field
     internal ushort PeerMss;
-    internal byte PeerWindowShift, OurWindowShift;
+    internal byte PeerWindowShift;
     internal bool WindowScaling, Timestamps, Sack;
     internal uint TimestampOffset, TimestampRecent; // our TSval clock's offset; TS.Recent
     internal Instant TimestampRecentAt, LastHeard;
@@ -55,7 +55,8 @@ public sealed class SynReceivedRecord
     // RFC 9293 3.3.1's names, for tests, tables and the fuzzer.
     public SeqNumber InitialSendSequence => InitialSend;      // ISS
     public SeqNumber ReceiveNext => InitialReceive + 1;       // RCV.NXT
-    public int ReceiveWindow => Math.Max(0, AdvertisedEdge - ReceiveNext); // RCV.WND
+    public int ReceiveWindow => Receiver.SynWindow(ReceiveCapacity);       // RCV.WND, as the SYN,ACK announced it
+    internal int OurWindowShift => WindowScaling ? Receiver.ShiftFor(ReceiveCapacity) : 0;
 
     /// <summary>When the SYN,ACK's retransmission timer fires.</summary>
     public Instant Deadline { get; internal set; }

@@ -300,11 +300,7 @@ public sealed partial class TcpConnection
         if (mayDelay && !ackAtOnce && receiver.DelayAck(now)) { layer.TraceTimer(this, TcpTimer.DelayedAck, TimerAction.Armed, now, receiver.DelayedAckAt - now); return; }
         // In a batch of frames from one read, in-order text and FINs are acknowledged once, at the batch's end,
         // by the application's answer if it gave one meanwhile (TcpLayer.Batch.cs).
-        if (inOrder && !ackAtOnce && layer.Batching && receiver.Next - receiver.LastAckSent < TcpLayer.BatchAckLimit)
-        {
-            if (!ackOwed) { ackOwed = true; layer.OweAck(this); }
-            return;
-        }
+        if (inOrder && !ackAtOnce && layer.Batching && receiver.Next - receiver.LastAckSent < TcpLayer.BatchAckLimit) { OweAck(); return; }
         SendAck(now);
     }
 

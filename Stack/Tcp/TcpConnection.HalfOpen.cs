@@ -16,22 +16,18 @@ public sealed partial class TcpConnection
         && PendingError == Errno.Ok && SoftError == Errno.Ok && pathMtu == 0 && !PathMtuLocked
         && peerFin is null && !FinReceived && urgentData == UrgentData.None && keepAliveProbes == 0
         && KeepAliveAt == Instant.MaxValue && FinWait2At == Instant.MaxValue && TimeWaitAt == Instant.MaxValue
-        && sender.HoldsOnlySynAck && receiver.HoldsNothing;
+        && sender.HoldsOnlySynAck && receiver.HoldsNothing && sender.Wl1 == receiver.Initial && sender.MaxWindow == sender.Window
+        && receiver.WindowShift == (WindowScalingEnabled ? Receiver.ShiftFor(receiver.Buffer.Capacity) : 0);
 
     /// <summary>The record that stands for this connection from now on.</summary>
     internal SynReceivedRecord ToSynReceivedRecord() => new(Parent!, Local, Remote!.Value)
     {
         InitialSend = sender.Initial,
         InitialReceive = receiver.Initial,
-        AdvertisedEdge = receiver.AdvertisedEdge,
-        LastAckSent = receiver.LastAckSent,
         SendWindow = sender.Window,
-        MaxSendWindow = sender.MaxWindow,
-        Wl1 = sender.Wl1,
         Wl2 = sender.Wl2,
         PeerMss = (ushort)sender.PeerMss,
         PeerWindowShift = (byte)sender.WindowShift,
-        OurWindowShift = (byte)receiver.WindowShift,
         WindowScaling = WindowScalingEnabled,
         Timestamps = TimestampsEnabled,
         Sack = SackEnabled,
@@ -67,15 +63,15 @@ public sealed partial class TcpConnection
         timestampOffset = r.TimestampOffset;
         receiver.Initial = r.InitialReceive;
         receiver.Next = r.InitialReceive + 1;
-        receiver.AdvertisedEdge = r.AdvertisedEdge;
-        receiver.LastAckSent = r.LastAckSent;
+        receiver.AdvertisedEdge = r.ReceiveNext + r.ReceiveWindow;
+        receiver.LastAckSent = r.ReceiveNext;
         receiver.WindowShift = r.OurWindowShift;
         sender.Start(r.InitialSend);
         sender.PeerMss = r.PeerMss;
         sender.WindowShift = r.PeerWindowShift;
         sender.Window = r.SendWindow;
-        sender.MaxWindow = r.MaxSendWindow;
-        sender.Wl1 = r.Wl1;
+        sender.MaxWindow = r.SendWindow;
+        sender.Wl1 = r.InitialReceive;
         sender.Wl2 = r.Wl2;
         WindowScalingEnabled = r.WindowScaling;
         TimestampsEnabled = r.Timestamps;

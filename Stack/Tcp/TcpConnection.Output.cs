@@ -21,11 +21,7 @@ public sealed partial class TcpConnection
     {
         // A read inside a receive batch (an inline continuation, TcpLayer.Batch.cs): the answer it is about
         // to write carries the new window; if it writes none, the batch's end sends it.
-        if (layer.Batching)
-        {
-            if (!ackOwed) { ackOwed = true; layer.OweAck(this); }
-            return;
-        }
+        if (layer.Batching) { OweAck(); return; }
         layer.Why = new(Diagnostics.FrameReason.TcpWindowUpdate);
         SendAck(now);
     }
@@ -51,6 +47,14 @@ public sealed partial class TcpConnection
 
     /// <summary>An ACK owed at the end of a receive batch (TcpLayer.Batch.cs); nothing if one went out meanwhile.</summary>
     private bool ackOwed;
+
+    /// <summary>The ACK goes at the end of the receive batch, unless a segment carries it first.</summary>
+    private void OweAck()
+    {
+        if (ackOwed) return;
+        ackOwed = true;
+        layer.OweAck(this);
+    }
 
     internal void SendOwedAck(Instant now)
     {

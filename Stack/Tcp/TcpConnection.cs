@@ -225,7 +225,7 @@ public sealed partial class TcpConnection : IBoundEndpoint
     public int? UserMss { get; set; }
 
     /// <summary>The MSS we announce: what the MTU carries, capped by <see cref="UserMss"/>.</summary>
-    public int LocalMss => UserMss is int user ? Math.Min(user, layer.MssFor(Remote)) : layer.MssFor(Remote);
+    public int LocalMss => layer.LocalMss(UserMss, Remote);
 
     /// <summary>IP_TOS and IP_TTL of the IPv4 headers this connection sends.</summary>
     public byte TypeOfService { get; set; }

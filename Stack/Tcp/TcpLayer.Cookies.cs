@@ -41,7 +41,7 @@ public sealed partial class TcpLayer
                 Timestamps = (value, ts.Value),
             };
         }
-        ushort window = (ushort)Math.Min(listener.ReceiveBufferCapacity, ushort.MaxValue);
+        ushort window = (ushort)Receiver.SynWindow(listener.ReceiveBufferCapacity);
         var repr = new TcpRepr(local.Port, remote.Port, iss, syn.Sequence + 1, TcpFlags.Syn | TcpFlags.Ack, window, 0, options);
         Counters.Increment(Counter.TcpSynCookiesSent);
         stack.SendNote = new(FrameReason.TcpSynAckCookie);

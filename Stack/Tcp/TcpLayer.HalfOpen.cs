@@ -30,24 +30,17 @@ public sealed partial class TcpLayer
     /// </summary>
     private void SynArrives(TcpConnection listener, in TcpSegment syn, Endpoint local, Endpoint remote, SeqNumber iss, uint timestampOffset, Instant now)
     {
-        if (halfOpens.ContainsKey((local, remote))) return; // its record answers it (Receive looks there first)
         int capacity = listener.ReceiveBufferCapacity;
         var peer = syn.Options;
         var agreed = NegotiatedOptions.From(Options, peer, capacity);
-        var receiveNext = syn.Sequence + 1;
         var r = new SynReceivedRecord(listener, local, remote)
         {
             InitialSend = iss,
             InitialReceive = syn.Sequence,
-            AdvertisedEdge = receiveNext + Math.Min(capacity, ushort.MaxValue), // the SYN,ACK's window (never scaled)
-            LastAckSent = receiveNext,
             SendWindow = syn.Window, // RFC 7323 2.2: a SYN's window is never scaled
-            MaxSendWindow = syn.Window,
-            Wl1 = syn.Sequence,
             Wl2 = syn.Acknowledgment,
             PeerMss = (ushort)agreed.PeerMss,
             PeerWindowShift = (byte)agreed.PeerWindowShift,
-            OurWindowShift = (byte)agreed.OurWindowShift,
             WindowScaling = agreed.WindowScaling,
             Timestamps = agreed.Timestamps,
             Sack = agreed.Sack,
@@ -64,7 +57,7 @@ public sealed partial class TcpLayer
             TypeOfService = listener.TypeOfService,
             TimeToLive = listener.TimeToLive,
         };
-        halfOpens.Add((local, remote), r);
+        if (!halfOpens.TryAdd((local, remote), r)) return; // never: Receive finds an existing record first
         listener.CountHalfOpenRecord();
         if (Tracing) stack.Trace!.Write(new TcpStateChanged(now, Name(r), nameof(TcpState.Closed), nameof(TcpState.SynReceived), StateChangeCause.SynReceived));
         SendSynAck(r, now);
@@ -72,7 +65,7 @@ public sealed partial class TcpLayer
         NoteDeadline(r);
     }
 
-    private static string Name(SynReceivedRecord r) => $"{r.Local}-{r.Remote}";
+    private static string Name(SynReceivedRecord r) => Name(r.Local, r.Remote);
 
     /// <summary>The connection leaves the stack; its record takes its place in the SYN queue and its timer.</summary>
     internal void Freeze(TcpConnection c)
@@ -89,8 +82,7 @@ public sealed partial class TcpLayer
         halfOpens.Remove((r.Local, r.Remote));
         r.Ended = true;
         var c = OpenChild(r.Listener, r.Local, r.Remote);
-        c.RestoreFrom(r);
-        NoteDeadline(c, c.NextDeadline);
+        c.RestoreFrom(r); // its timer is queued as RestoreSynAck sets it
         return c;
     }
 
@@ -108,13 +100,13 @@ public sealed partial class TcpLayer
     /// </summary>
     private void SendSynAck(SynReceivedRecord r, Instant now)
     {
-        int mss = r.UserMss is int user ? Math.Min(user, MssFor(r.Remote)) : MssFor(r.Remote);
+        int mss = LocalMss(r.UserMss, r.Remote);
         var options = new TcpOptionsRepr(
             MaximumSegmentSize: (ushort)Math.Min(mss, ushort.MaxValue),
-            WindowScale: r.WindowScaling ? r.OurWindowShift : null,
+            WindowScale: r.WindowScaling ? (byte)r.OurWindowShift : null,
             SackPermitted: r.Sack,
             Timestamps: r.Timestamps ? (unchecked((uint)now.Milliseconds + r.TimestampOffset), r.TimestampRecent) : null);
-        var window = (ushort)Math.Min(r.ReceiveWindow, ushort.MaxValue); // what the first SYN,ACK offered
+        var window = (ushort)r.ReceiveWindow; // what the first SYN,ACK offered
         var repr = new TcpRepr(r.Local.Port, r.Remote.Port, r.InitialSend, r.ReceiveNext, TcpFlags.Syn | TcpFlags.Ack, window, 0, options);
         stack.SendNote = new FrameNote(FrameReason.TcpSynAck);
         Transmit(repr, r.Local.Address, r.Remote.Address, now, r.TypeOfService, r.TimeToLive);

@@ -88,7 +88,10 @@ public sealed partial class TcpLayer
     internal void TraceTimer(TimeWaitRecord r, TcpTimer timer, TimerAction action, Instant now, TimeSpan duration = default) =>
         stack.Trace?.Write(new TcpTimerChanged(now, Name(r), timer, action, duration));
 
-    private static string Name(TimeWaitRecord r) => $"{r.Local}-{r.RemoteEndpoint}";
+    private static string Name(TimeWaitRecord r) => Name(r.Local, r.RemoteEndpoint);
+
+    /// <summary>"10.0.0.2:7-10.0.0.1:40000", as a connection's trace name.</summary>
+    private static string Name(Endpoint local, Endpoint remote) => $"{local}-{remote}";
 
     private string? CheckTimeWaitInvariants()
     {

@@ -42,6 +42,9 @@ public sealed partial class TcpLayer : IIpProtocolHandler, IIcmpErrorHandler
     internal int MssFor(Endpoint? remote) =>
         (remote is { } r ? stack.Ipv4.MtuFor(r.Address) : stack.Ipv4.Mtu) - Ipv4Packet.MinimumHeaderLength - TcpSegment.MinimumHeaderLength;
 
+    /// <summary>The MSS a connection announces towards <paramref name="remote"/>: what the MTU carries, capped by TCP_MAXSEG.</summary>
+    internal int LocalMss(int? userMss, Endpoint? remote) => userMss is int user ? Math.Min(user, MssFor(remote)) : MssFor(remote);
+
     public TcpConnection Open() => new(this, Options);
 
     public Errno Bind(TcpConnection c, Endpoint local)
